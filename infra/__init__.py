@@ -1,0 +1,1 @@
+"""The Pulumi program of the real-time ecommerce analytics POC (cloud side only)."""

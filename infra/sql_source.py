@@ -1,0 +1,156 @@
+"""Reads sql/, the single source of truth for schema and transformations.
+
+The files are plain Snowflake SQL a user can run in a worksheet. The program
+parses them with sqlglot's snowflake dialect and fills in the names only it
+knows (database, schema, stage, file format), so no column list is repeated
+in Python.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+DIALECT = "snowflake"
+
+
+class SqlSourceError(ValueError):
+    """A file in sql/ does not have the shape the program relies on."""
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str  # upper case, as Snowflake stores unquoted identifiers
+    type: str  # Snowflake type, e.g. NUMBER(38,0), VARCHAR, VARIANT
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[ColumnSpec, ...]
+
+
+def _read(filename: str) -> str:
+    path = SQL_DIR / filename
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise SqlSourceError(f"{path} is missing: the program reads its SQL from sql/") from err
+
+
+def _snowflake_type(kind: exp.DataType) -> str:
+    # sqlglot normalises NUMBER to DECIMAL; Snowflake reports NUMBER, and the
+    # provider diffs against what Snowflake reports.
+    rendered = kind.sql(DIALECT).replace(" ", "")
+    rendered = re.sub(r"^DECIMAL", "NUMBER", rendered)
+    return re.sub(r"^TIMESTAMP(NTZ|LTZ|TZ)$", r"TIMESTAMP_\1", rendered)
+
+
+@cache
+def tables() -> dict[str, TableSpec]:
+    """Tables declared in sql/table_ddl.sql, keyed by upper-case name, in file order."""
+    found: dict[str, TableSpec] = {}
+    for statement in sqlglot.parse(_read("table_ddl.sql"), read=DIALECT):
+        if not isinstance(statement, exp.Create) or statement.kind != "TABLE":
+            raise SqlSourceError(
+                "sql/table_ddl.sql must contain only CREATE TABLE statements, found: "
+                f"{statement.sql(DIALECT)[:80]}"
+            )
+        schema = statement.this
+        name = schema.this.name.upper()
+        columns = []
+        for column in schema.expressions:
+            if not isinstance(column, exp.ColumnDef):
+                raise SqlSourceError(f"table {name}: only column definitions are supported")
+            not_null = any(
+                isinstance(c.kind, exp.NotNullColumnConstraint) and not c.kind.args.get("allow_null")
+                for c in column.constraints
+            )
+            columns.append(
+                ColumnSpec(column.name.upper(), _snowflake_type(column.args["kind"]), not not_null)
+            )
+        found[name] = TableSpec(name, tuple(columns))
+    return found
+
+
+def _qualify(statement: exp.Expression, database: str, schema: str) -> exp.Expression:
+    """Prefix every unqualified table reference with database and schema."""
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name:
+            node = node.copy()
+            node.set("db", exp.to_identifier(schema))
+            node.set("catalog", exp.to_identifier(database))
+        return node
+
+    return statement.transform(rewrite)
+
+
+def _pipe_copy_text() -> str:
+    text = _read("snowflake_pipe.sql")
+    # sqlglot has no grammar for CREATE PIPE: take the COPY after "AS".
+    match = re.search(r"\bAS\s+(COPY\s+INTO\b.*?);?\s*$", text, flags=re.S | re.I)
+    if not match:
+        raise SqlSourceError("sql/snowflake_pipe.sql must be CREATE PIPE ... AS COPY INTO ...")
+    return match.group(1)
+
+
+def pipe_name() -> str:
+    match = re.search(r"CREATE\s+PIPE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", _read("snowflake_pipe.sql"), re.I)
+    if not match:
+        raise SqlSourceError("sql/snowflake_pipe.sql must name its pipe: CREATE PIPE <name>")
+    return match.group(1).upper()
+
+
+def pipe_copy_statement(database: str, schema: str, stage: str, file_format: str) -> str:
+    """The pipe's COPY INTO, with the table, stage and file format fully qualified.
+
+    `stage` and `file_format` are fully qualified names (DB.SCHEMA.NAME).
+    """
+    copy = sqlglot.parse_one(_pipe_copy_text(), read=DIALECT)
+    if not isinstance(copy, exp.Copy):
+        raise SqlSourceError("sql/snowflake_pipe.sql: the pipe body must be a COPY INTO statement")
+    copy.set("this", _qualify(copy.this, database, schema))
+    sql = copy.sql(DIALECT, pretty=True)
+    # The stage and format names inside the COPY are plain text to sqlglot
+    # (@stage, FORMAT_NAME='...'): replace them by their qualified names.
+    sql = re.sub(r"@\w+", f"@{stage}", sql, count=1)
+    sql = re.sub(r"FORMAT_NAME\s*=\s*'[^']*'", f"FORMAT_NAME = '{file_format}'", sql, count=1)
+    return sql
+
+
+def pipe_target_table() -> str:
+    copy = sqlglot.parse_one(_pipe_copy_text(), read=DIALECT)
+    return copy.this.name.upper()
+
+
+def view_statement(database: str, schema: str) -> tuple[str, str]:
+    """(view name, its SELECT statement) from sql/enriched_events.sql, tables qualified."""
+    statement = sqlglot.parse_one(_read("enriched_events.sql"), read=DIALECT)
+    if not isinstance(statement, exp.Create) or statement.kind != "VIEW":
+        raise SqlSourceError("sql/enriched_events.sql must be one CREATE VIEW statement")
+    select = _qualify(statement.expression, database, schema)
+    return statement.this.name.upper(), select.sql(DIALECT, pretty=True)
+
+
+def view_source_tables() -> set[str]:
+    statement = sqlglot.parse_one(_read("enriched_events.sql"), read=DIALECT)
+    return {t.name.upper() for t in statement.expression.find_all(exp.Table)}
+
+
+@cache
+def dashboard_queries() -> dict[str, str]:
+    """The named queries of sql/dashboard_queries.sql ("-- name: x" before each)."""
+    text = _read("dashboard_queries.sql")
+    parts = re.split(r"^--\s*name:\s*(\w+)\s*$", text, flags=re.M)
+    queries = {name: body.strip().rstrip(";").strip() for name, body in zip(parts[1::2], parts[2::2])}
+    if not queries:
+        raise SqlSourceError("sql/dashboard_queries.sql has no '-- name:' queries")
+    return queries
