@@ -1,0 +1,99 @@
+"""Shims that let Superset's Snowflake dialect talk to a fakesnow server.
+
+fakesnow (0.12.1) translates Snowflake SQL to DuckDB, but a few session
+functions that clients call for bookkeeping have no DuckDB counterpart, so
+the query fails with "Scalar Function with name ... does not exist". Each
+shim below replaces one such call with a constant before fakesnow's own
+transforms run. Call `install()` in the fakesnow server process before it
+serves; it only touches fakesnow's cursor, never the data.
+
+Local emulation only: nothing here is imported by the cloud program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlglot import exp
+
+# The fake warehouse/account names the shims report. fakesnow ignores the
+# warehouse and account a client logs in with, so any stable name will do.
+FAKE_WAREHOUSE = "FAKESNOW_WH"
+FAKE_ACCOUNT = "FAKESNOW"
+FAKE_REGION = "LOCAL"
+
+
+def _literal(value: str) -> exp.Expression:
+    return exp.Literal.string(value)
+
+
+def _session_id(conn: Any) -> str:
+    # Snowflake session ids are numbers rendered as strings; the identity of
+    # fakesnow's per-session connection object is unique while it lives.
+    return str(id(conn))
+
+
+# Why each shim exists:
+# - CURRENT_SESSION(): Superset's Snowflake engine spec runs it before every
+#   SQL Lab / chart query to remember the session, so it can cancel the query
+#   later (get_cancel_query_id). Without it every chart query fails.
+# - CURRENT_WAREHOUSE(): the Snowflake SQLAlchemy dialect and Superset's
+#   "test connection" read it; DuckDB has no warehouses.
+# - CURRENT_ACCOUNT(), CURRENT_REGION(), CURRENT_ACCOUNT_NAME(),
+#   CURRENT_ORGANIZATION_NAME(): asked by the connector/dialect when it
+#   describes the connection; harmless constants keep those paths working.
+_SESSION_FUNCTIONS: dict[type[exp.Expression], Callable[[Any], str]] = {
+    exp.CurrentSession: _session_id,
+    exp.CurrentWarehouse: lambda _conn: FAKE_WAREHOUSE,
+    exp.CurrentAccount: lambda _conn: FAKE_ACCOUNT,
+    exp.CurrentRegion: lambda _conn: FAKE_REGION,
+    exp.CurrentAccountName: lambda _conn: FAKE_ACCOUNT,
+    exp.CurrentOrganizationName: lambda _conn: FAKE_ACCOUNT,
+}
+
+# Functions sqlglot parses as anonymous calls (it has no node type for them).
+# - SYSTEM$CANCEL_ALL_QUERIES(session): Superset sends it when a user stops a
+#   running query; fakesnow runs each statement to completion anyway, so
+#   answering like Snowflake does ("... terminated") is all that is needed.
+_ANONYMOUS_FUNCTIONS: dict[str, Callable[[Any], str]] = {
+    "SYSTEM$CANCEL_ALL_QUERIES": lambda _conn: "0 queries terminated.",
+}
+
+
+def replace_session_functions(expression: exp.Expression, conn: Any) -> exp.Expression:
+    """Replace the session functions fakesnow lacks by constants (sqlglot transform)."""
+    for node_type, value in _SESSION_FUNCTIONS.items():
+        if isinstance(expression, node_type):
+            return _literal(value(conn))
+    if isinstance(expression, exp.Anonymous):
+        shim = _ANONYMOUS_FUNCTIONS.get(str(expression.this).upper())
+        if shim:
+            return _literal(shim(conn))
+    return expression
+
+
+_INSTALLED_MARK = "_ecommerce_compat_installed"
+
+
+def install() -> None:
+    """Patch fakesnow's cursor so the shims run before its own transforms. Idempotent."""
+    from fakesnow.cursor import FakeSnowflakeCursor
+
+    if getattr(FakeSnowflakeCursor, _INSTALLED_MARK, False):
+        return
+    # _transform is the single place where fakesnow rewrites each parsed
+    # statement, for server and in-process sessions alike.
+    original = FakeSnowflakeCursor._transform
+
+    def _transform(
+        self: FakeSnowflakeCursor, expression: exp.Expression, params: Any
+    ) -> exp.Expression:
+        conn = self._conn
+        expression = expression.transform(
+            lambda e: replace_session_functions(e, conn), copy=False
+        )
+        return original(self, expression, params)
+
+    FakeSnowflakeCursor._transform = _transform
+    setattr(FakeSnowflakeCursor, _INSTALLED_MARK, True)

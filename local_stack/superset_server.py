@@ -1,0 +1,445 @@
+"""Apache Superset for the local stack: install, bootstrap, start, stop.
+
+Superset's dependency pins clash with the Pulumi program's, so it lives in
+its own venv (.local/superset-venv) built from superset-requirements.txt.
+Every step is idempotent and cached, so `start` after the first run takes
+seconds:
+
+- install:   venv + pip install; skipped while the requirements hash matches.
+- bootstrap: SQLite metadata under .local/superset-home, `db upgrade`,
+             `init`, admin user; skipped while the same hash is recorded.
+- start:     gunicorn on 127.0.0.1:PORT, waits for /health, returns the PID.
+
+Credentials (admin password, SECRET_KEY) are generated once and kept in
+.local/superset-home/credentials.json. They protect a Superset bound to
+127.0.0.1 on a developer machine and nothing else.
+
+    python -m local_stack.superset_server install|bootstrap|start|stop|credentials
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import venv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = REPO_ROOT / "superset-requirements.txt"
+LOCAL_DIR = REPO_ROOT / ".local"
+VENV_DIR = LOCAL_DIR / "superset-venv"
+HOME_DIR = LOCAL_DIR / "superset-home"
+CREDENTIALS_FILE = HOME_DIR / "credentials.json"
+CONFIG_FILE = HOME_DIR / "superset_config.py"
+METADATA_DB = HOME_DIR / "superset.db"
+LOG_DIR = HOME_DIR / "logs"
+INSTALL_MARKER = VENV_DIR / ".installed-requirements.sha256"
+BOOTSTRAP_MARKER = HOME_DIR / ".bootstrapped.json"
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8088
+ADMIN_USERNAME = "admin"
+
+# Bumped whenever the generated superset_config.py or the bootstrap steps
+# change, so an existing home is bootstrapped again.
+BOOTSTRAP_VERSION = 1
+
+console = Console(stderr=True)
+
+
+class SupersetServerError(RuntimeError):
+    """Installing, bootstrapping or starting the local Superset failed."""
+
+
+@dataclass(frozen=True)
+class LocalCredentials:
+    """The local-only admin login of the Superset under .local/superset-home."""
+
+    username: str
+    password: str
+    secret_key: str
+
+
+def _bin(name: str) -> Path:
+    return VENV_DIR / "bin" / name
+
+
+def requirements_hash() -> str:
+    return hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+
+
+def _run_logged(
+    step: str, args: Sequence[str], log_path: Path, env: dict[str, str] | None = None
+) -> float:
+    """Run one long step with a spinner; its output goes to log_path, not the terminal."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with (
+        log_path.open("ab") as log,
+        console.status(f"[bold]{step}[/] (log: {log_path})"),
+    ):
+        log.write(f"\n$ {' '.join(args)}\n".encode())
+        log.flush()
+        result = subprocess.run(
+            args, stdout=log, stderr=subprocess.STDOUT, env=env, check=False
+        )
+    elapsed = time.monotonic() - started
+    if result.returncode != 0:
+        raise SupersetServerError(
+            f"{step} failed (exit {result.returncode}); see the log: {log_path}"
+        )
+    console.print(f"[green]✓[/] {step} ({elapsed:.0f} s)")
+    return elapsed
+
+
+def install() -> bool:
+    """Build .local/superset-venv from superset-requirements.txt. Returns False when already current."""
+    wanted = requirements_hash()
+    if (
+        INSTALL_MARKER.exists()
+        and INSTALL_MARKER.read_text().strip() == wanted
+        and _bin("superset").exists()
+    ):
+        return False
+    if not _bin("python").exists():
+        console.print(f"creating venv {VENV_DIR}")
+        venv.EnvBuilder(with_pip=True, clear=False).create(VENV_DIR)
+    _run_logged(
+        "installing Apache Superset (~1-2 min, ~900 MB)",
+        [
+            str(_bin("python")),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-r",
+            str(REQUIREMENTS),
+        ],
+        LOCAL_DIR / "superset-install.log",
+    )
+    INSTALL_MARKER.write_text(wanted + "\n")
+    return True
+
+
+def credentials() -> LocalCredentials:
+    """The local admin credentials, generated on first use."""
+    if not CREDENTIALS_FILE.exists():
+        HOME_DIR.mkdir(parents=True, exist_ok=True)
+        data = {
+            "_note": "Local-only Superset on 127.0.0.1 (.local/ is git-ignored). Never reuse these elsewhere.",
+            "username": ADMIN_USERNAME,
+            "password": secrets.token_urlsafe(18),
+            "secret_key": secrets.token_urlsafe(42),
+        }
+        # Created with owner-only permissions from the start: no window where
+        # another local user could read it.
+        fd = os.open(CREDENTIALS_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+    data = json.loads(CREDENTIALS_FILE.read_text())
+    return LocalCredentials(data["username"], data["password"], data["secret_key"])
+
+
+_CONFIG_TEMPLATE = '''\
+"""Superset config of the local stack (generated by local_stack.superset_server)."""
+
+import json
+from pathlib import Path
+
+_HOME = Path(__file__).resolve().parent
+SECRET_KEY = json.loads((_HOME / "credentials.json").read_text())["secret_key"]
+SQLALCHEMY_DATABASE_URI = f"sqlite:///{_HOME / 'superset.db'}"
+
+# Live dashboards: every refresh must reach Snowflake, never a cached result.
+DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+
+# Tests and the deploy hook log in many times in a row on a loopback-only server.
+AUTH_RATE_LIMITED = False
+RATELIMIT_ENABLED = False
+
+# Plain HTTP on 127.0.0.1: no HTTPS redirects or HSTS.
+TALISMAN_ENABLED = False
+'''
+
+
+def _superset_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SUPERSET_CONFIG_PATH=str(CONFIG_FILE),
+        SUPERSET_HOME=str(HOME_DIR),
+        FLASK_APP="superset.app:create_app()",
+        PYTHONUNBUFFERED="1",
+    )
+    # Our venv's variables must not leak into Superset's interpreter.
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+# Creates or resets the admin inside Superset's app context. The password
+# arrives through the environment, not argv, so `ps` does not show it.
+_ENSURE_ADMIN = """
+import os
+from superset.app import create_app
+app = create_app()
+with app.app_context():
+    sm = app.appbuilder.sm
+    username, password = os.environ["LOCAL_ADMIN_USERNAME"], os.environ["LOCAL_ADMIN_PASSWORD"]
+    user = sm.find_user(username=username)
+    if user is None:
+        role = sm.find_role(app.config.get("AUTH_ROLE_ADMIN", "Admin"))
+        created = sm.add_user(username, "Local", "Admin", f"{username}@localhost", role, password=password)
+        if not created:
+            raise SystemExit(f"could not create the Superset admin {username}")
+    else:
+        sm.reset_password(user.id, password)
+"""
+
+
+def bootstrap(force: bool = False) -> bool:
+    """Metadata DB, roles and admin user. Returns False when the cached bootstrap is current."""
+    creds = credentials()
+    wanted = {"requirements_sha256": requirements_hash(), "version": BOOTSTRAP_VERSION}
+    if (
+        not force
+        and METADATA_DB.exists()
+        and BOOTSTRAP_MARKER.exists()
+        and json.loads(BOOTSTRAP_MARKER.read_text()) == wanted
+    ):
+        return False
+    CONFIG_FILE.write_text(_CONFIG_TEMPLATE)
+    env = _superset_env()
+    log = LOG_DIR / "bootstrap.log"
+    superset = str(_bin("superset"))
+    _run_logged("superset db upgrade", [superset, "db", "upgrade"], log, env)
+    _run_logged("superset init (roles and permissions)", [superset, "init"], log, env)
+    admin_env = {
+        **env,
+        "LOCAL_ADMIN_USERNAME": creds.username,
+        "LOCAL_ADMIN_PASSWORD": creds.password,
+    }
+    _run_logged(
+        "creating the local admin user",
+        [str(_bin("python")), "-c", _ENSURE_ADMIN],
+        log,
+        admin_env,
+    )
+    BOOTSTRAP_MARKER.write_text(json.dumps(wanted))
+    return True
+
+
+def _pid_file(port: int) -> Path:
+    return HOME_DIR / f"superset-{port}.pid"
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def healthy(port: int, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(
+            f"http://{HOST}:{port}/health", timeout=timeout
+        ) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def start(port: int = DEFAULT_PORT, workers: int = 1, timeout: float = 180.0) -> int:
+    """Install/bootstrap if needed, start gunicorn on 127.0.0.1:port, wait for /health; return its PID.
+
+    A Superset this module already started on the port is reused.
+    """
+    install()
+    bootstrap()
+    pid_file = _pid_file(port)
+    if pid_file.exists():
+        pid = int(pid_file.read_text())
+        if _alive(pid) and healthy(port):
+            console.print(
+                f"Superset already running on http://{HOST}:{port} (pid {pid})"
+            )
+            return pid
+        pid_file.unlink()
+    if not _port_free(port):
+        raise SupersetServerError(
+            f"port {port} on {HOST} is already in use by another program: stop it or choose another --port"
+        )
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"superset-{port}.log"
+    args = [
+        str(_bin("gunicorn")),
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        # Threads let one worker serve the dashboard's parallel chart requests.
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "8",
+        "--timeout",
+        "120",
+        "--limit-request-line",
+        "0",
+        "--limit-request-field_size",
+        "0",
+        "superset.app:create_app()",
+    ]
+    started = time.monotonic()
+    with log_path.open("ab") as log:
+        # Own session: stop() can signal gunicorn's master and workers as a group.
+        process = subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_superset_env(),
+            start_new_session=True,
+        )
+    pid_file.write_text(str(process.pid))
+    with console.status(
+        f"[bold]starting Superset on http://{HOST}:{port}[/] (log: {log_path})"
+    ):
+        while not healthy(port):
+            if process.poll() is not None:
+                pid_file.unlink(missing_ok=True)
+                raise SupersetServerError(
+                    f"Superset exited with code {process.returncode} while starting; log {log_path}:\n"
+                    f"{_tail(log_path)}"
+                )
+            if time.monotonic() - started > timeout:
+                stop_pid(process.pid)
+                pid_file.unlink(missing_ok=True)
+                raise SupersetServerError(
+                    f"Superset did not answer http://{HOST}:{port}/health within {timeout:.0f} s; "
+                    f"log {log_path}:\n{_tail(log_path)}"
+                )
+            time.sleep(0.5)
+    console.print(
+        f"[green]✓[/] Superset up on http://{HOST}:{port} in {time.monotonic() - started:.1f} s"
+    )
+    return process.pid
+
+
+def stop_pid(pid: int, timeout: float = 20.0) -> None:
+    """Stop a Superset started by start(): its gunicorn master and workers."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            # Reap it if it is our child, so it does not linger as a zombie.
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            if not _alive(pid):
+                return
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+
+def stop(port: int = DEFAULT_PORT) -> bool:
+    """Stop the Superset started on this port. Returns False when none was running."""
+    pid_file = _pid_file(port)
+    if not pid_file.exists():
+        return False
+    stop_pid(int(pid_file.read_text()))
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_stack.superset_server", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "install", help="build .local/superset-venv (cached by requirements hash)"
+    )
+    boot = sub.add_parser("bootstrap", help="metadata DB, roles, admin user (cached)")
+    boot.add_argument(
+        "--force", action="store_true", help="run the bootstrap steps again"
+    )
+    for name, helptext in (
+        ("start", "start Superset and wait for /health"),
+        ("stop", "stop a started Superset"),
+    ):
+        cmd = sub.add_parser(name, help=helptext)
+        cmd.add_argument("--port", type=int, default=DEFAULT_PORT)
+        if name == "start":
+            cmd.add_argument("--workers", type=int, default=1)
+    sub.add_parser("credentials", help="print the local admin login as JSON")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "install":
+            if not install():
+                console.print("Superset venv is current")
+        elif args.command == "bootstrap":
+            install()
+            if not bootstrap(force=args.force):
+                console.print("Superset home is already bootstrapped")
+        elif args.command == "start":
+            pid = start(args.port, args.workers)
+            creds = credentials()
+            console.print(
+                f"pid {pid}; log in as {creds.username} (password in {CREDENTIALS_FILE})"
+            )
+            print(pid)
+        elif args.command == "stop":
+            console.print(
+                "stopped"
+                if stop(args.port)
+                else f"no Superset started on port {args.port}"
+            )
+        elif args.command == "credentials":
+            creds = credentials()
+            print(json.dumps({"username": creds.username, "password": creds.password}))
+    except SupersetServerError as err:
+        console.print(f"[red]error:[/] {err}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
