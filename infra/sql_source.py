@@ -25,6 +25,17 @@ class SqlSourceError(ValueError):
 
 
 @dataclass(frozen=True)
+class Namespace:
+    """Where the POC's schema objects live; fills in the names sql/ leaves out."""
+
+    database: str
+    schema: str
+
+    def qualify(self, name: str) -> str:
+        return f"{self.database}.{self.schema}.{name}"
+
+
+@dataclass(frozen=True)
 class ColumnSpec:
     name: str  # upper case, as Snowflake stores unquoted identifiers
     type: str  # Snowflake type, e.g. NUMBER(38,0), VARCHAR, VARIANT
@@ -42,7 +53,9 @@ def _read(filename: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
-        raise SqlSourceError(f"{path} is missing: the program reads its SQL from sql/") from err
+        raise SqlSourceError(
+            f"{path} is missing: the program reads its SQL from sql/"
+        ) from err
 
 
 def _snowflake_type(kind: exp.DataType) -> str:
@@ -68,26 +81,33 @@ def tables() -> dict[str, TableSpec]:
         columns = []
         for column in schema.expressions:
             if not isinstance(column, exp.ColumnDef):
-                raise SqlSourceError(f"table {name}: only column definitions are supported")
+                raise SqlSourceError(
+                    f"table {name}: only column definitions are supported"
+                )
             not_null = any(
-                isinstance(c.kind, exp.NotNullColumnConstraint) and not c.kind.args.get("allow_null")
+                isinstance(c.kind, exp.NotNullColumnConstraint)
+                and not c.kind.args.get("allow_null")
                 for c in column.constraints
             )
             columns.append(
-                ColumnSpec(column.name.upper(), _snowflake_type(column.args["kind"]), not not_null)
+                ColumnSpec(
+                    column.name.upper(),
+                    _snowflake_type(column.args["kind"]),
+                    not not_null,
+                )
             )
         found[name] = TableSpec(name, tuple(columns))
     return found
 
 
-def _qualify(statement: exp.Expression, database: str, schema: str) -> exp.Expression:
+def _qualify(statement: exp.Expression, namespace: Namespace) -> exp.Expression:
     """Prefix every unqualified table reference with database and schema."""
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Table) and not node.args.get("db") and node.name:
             node = node.copy()
-            node.set("db", exp.to_identifier(schema))
-            node.set("catalog", exp.to_identifier(database))
+            node.set("db", exp.to_identifier(namespace.schema))
+            node.set("catalog", exp.to_identifier(namespace.database))
         return node
 
     return statement.transform(rewrite)
@@ -98,31 +118,46 @@ def _pipe_copy_text() -> str:
     # sqlglot has no grammar for CREATE PIPE: take the COPY after "AS".
     match = re.search(r"\bAS\s+(COPY\s+INTO\b.*?);?\s*$", text, flags=re.S | re.I)
     if not match:
-        raise SqlSourceError("sql/snowflake_pipe.sql must be CREATE PIPE ... AS COPY INTO ...")
+        raise SqlSourceError(
+            "sql/snowflake_pipe.sql must be CREATE PIPE ... AS COPY INTO ..."
+        )
     return match.group(1)
 
 
 def pipe_name() -> str:
-    match = re.search(r"CREATE\s+PIPE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", _read("snowflake_pipe.sql"), re.I)
+    match = re.search(
+        r"CREATE\s+PIPE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)",
+        _read("snowflake_pipe.sql"),
+        re.I,
+    )
     if not match:
-        raise SqlSourceError("sql/snowflake_pipe.sql must name its pipe: CREATE PIPE <name>")
+        raise SqlSourceError(
+            "sql/snowflake_pipe.sql must name its pipe: CREATE PIPE <name>"
+        )
     return match.group(1).upper()
 
 
-def pipe_copy_statement(database: str, schema: str, stage: str, file_format: str) -> str:
+def pipe_copy_statement(namespace: Namespace, stage: str, file_format: str) -> str:
     """The pipe's COPY INTO, with the table, stage and file format fully qualified.
 
-    `stage` and `file_format` are fully qualified names (DB.SCHEMA.NAME).
+    `stage` and `file_format` are the unqualified names of objects in `namespace`.
     """
     copy = sqlglot.parse_one(_pipe_copy_text(), read=DIALECT)
     if not isinstance(copy, exp.Copy):
-        raise SqlSourceError("sql/snowflake_pipe.sql: the pipe body must be a COPY INTO statement")
-    copy.set("this", _qualify(copy.this, database, schema))
+        raise SqlSourceError(
+            "sql/snowflake_pipe.sql: the pipe body must be a COPY INTO statement"
+        )
+    copy.set("this", _qualify(copy.this, namespace))
     sql = copy.sql(DIALECT, pretty=True)
     # The stage and format names inside the COPY are plain text to sqlglot
     # (@stage, FORMAT_NAME='...'): replace them by their qualified names.
-    sql = re.sub(r"@\w+", f"@{stage}", sql, count=1)
-    sql = re.sub(r"FORMAT_NAME\s*=\s*'[^']*'", f"FORMAT_NAME = '{file_format}'", sql, count=1)
+    sql = re.sub(r"@\w+", f"@{namespace.qualify(stage)}", sql, count=1)
+    sql = re.sub(
+        r"FORMAT_NAME\s*=\s*'[^']*'",
+        f"FORMAT_NAME = '{namespace.qualify(file_format)}'",
+        sql,
+        count=1,
+    )
     return sql
 
 
@@ -131,12 +166,14 @@ def pipe_target_table() -> str:
     return copy.this.name.upper()
 
 
-def view_statement(database: str, schema: str) -> tuple[str, str]:
+def view_statement(namespace: Namespace) -> tuple[str, str]:
     """(view name, its SELECT statement) from sql/enriched_events.sql, tables qualified."""
     statement = sqlglot.parse_one(_read("enriched_events.sql"), read=DIALECT)
     if not isinstance(statement, exp.Create) or statement.kind != "VIEW":
-        raise SqlSourceError("sql/enriched_events.sql must be one CREATE VIEW statement")
-    select = _qualify(statement.expression, database, schema)
+        raise SqlSourceError(
+            "sql/enriched_events.sql must be one CREATE VIEW statement"
+        )
+    select = _qualify(statement.expression, namespace)
     return statement.this.name.upper(), select.sql(DIALECT, pretty=True)
 
 
@@ -150,7 +187,10 @@ def dashboard_queries() -> dict[str, str]:
     """The named queries of sql/dashboard_queries.sql ("-- name: x" before each)."""
     text = _read("dashboard_queries.sql")
     parts = re.split(r"^--\s*name:\s*(\w+)\s*$", text, flags=re.M)
-    queries = {name: body.strip().rstrip(";").strip() for name, body in zip(parts[1::2], parts[2::2])}
+    queries = {
+        name: body.strip().rstrip(";").strip()
+        for name, body in zip(parts[1::2], parts[2::2])
+    }
     if not queries:
         raise SqlSourceError("sql/dashboard_queries.sql has no '-- name:' queries")
     return queries

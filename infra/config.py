@@ -1,0 +1,301 @@
+"""Stack configuration: read and validated here, and nowhere else.
+
+Every key is declared (type, description, default) in Pulumi.yaml; the Pulumi
+CLI fills in those defaults, so this module holds no default values of its
+own. A missing or bad value stops the program before any resource is
+declared, with one message listing every problem, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+import pulumi
+
+from infra.sql_source import Namespace
+
+PROJECT_NAMESPACE = "ecommerce-analytics"
+
+WAREHOUSE_SIZES = (
+    "XSMALL",
+    "SMALL",
+    "MEDIUM",
+    "LARGE",
+    "XLARGE",
+    "XXLARGE",
+    "XXXLARGE",
+    "X4LARGE",
+    "X5LARGE",
+    "X6LARGE",
+)
+
+_AWS_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_SNOWFLAKE_IDENTIFIER = re.compile(r"^[A-Z][A-Z0-9_]{0,200}$")
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX_CHARS = re.compile(r"^[A-Za-z0-9!_.*'()/=-]+$")
+_IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+class ConfigError(pulumi.RunError):
+    """The stack configuration is invalid; the message names each key and its fix."""
+
+
+@dataclass(frozen=True)
+class SupersetConfig:
+    url: str
+    username: str
+    password: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class PocConfig:
+    stack: str
+    aws_region: str
+    snowflake_account_region: str
+    bucket_name: str | None  # None: Pulumi names the bucket
+    events_prefix: str  # never starts with "/", always ends with "/"
+    force_destroy: bool
+    snowflake_name_prefix: str
+    schema: str
+    warehouse_size: str
+    snowflake_admin_role: str
+    iam_role_name: str
+    iam_propagation_seconds: int
+    dashboard_user_public_key: str | None
+    superset: SupersetConfig | None
+
+    @property
+    def database(self) -> str:
+        return self.snowflake_name_prefix
+
+    @property
+    def warehouse(self) -> str:
+        return f"{self.snowflake_name_prefix}_WH"
+
+    @property
+    def storage_integration(self) -> str:
+        return f"{self.snowflake_name_prefix}_EVENTS_S3"
+
+    @property
+    def dashboard_role(self) -> str:
+        return f"{self.snowflake_name_prefix}_DASHBOARD_READER"
+
+    @property
+    def dashboard_user(self) -> str:
+        return f"{self.snowflake_name_prefix}_DASHBOARD"
+
+    @property
+    def namespace(self) -> Namespace:
+        return Namespace(self.database, self.schema)
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why S3 would refuse this bucket name, or None if it would accept it."""
+    if not _BUCKET_NAME.match(name):
+        return (
+            "must be 3-63 characters of lower-case letters, digits, dots and hyphens, "
+            "starting and ending with a letter or digit"
+        )
+    if ".." in name or ".-" in name or "-." in name:
+        return "must not contain '..', '.-' or '-.'"
+    try:
+        ipaddress.IPv4Address(name)
+        return "must not be formatted as an IP address"
+    except ValueError:
+        pass
+    for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
+        if name.startswith(prefix):
+            return f"must not start with the reserved prefix '{prefix}'"
+    for suffix in ("-s3alias", "--ol-s3", "--x-s3", "--table-s3"):
+        if name.endswith(suffix):
+            return f"must not end with the reserved suffix '{suffix}'"
+    return None
+
+
+def events_prefix_problem(prefix: str) -> str | None:
+    if prefix.startswith("/"):
+        return "must not start with '/': S3 keys have no leading slash (use e.g. 'events/')"
+    if not prefix.strip("/"):
+        return "must name a folder, e.g. 'events/' (an empty prefix would let Snowflake read the whole bucket)"
+    if not _PREFIX_CHARS.match(prefix):
+        return (
+            "may only contain letters, digits, '/' and the characters ! _ . * ' ( ) = -"
+        )
+    if "//" in prefix or any(part in (".", "..") for part in prefix.split("/")):
+        return "must not contain empty, '.' or '..' path segments"
+    return None
+
+
+class _Reader:
+    """Collects every problem instead of stopping at the first one."""
+
+    def __init__(self) -> None:
+        self.project = pulumi.Config()
+        self.problems: list[str] = []
+
+    def fail(self, key: str, problem: str) -> None:
+        self.problems.append(f"  {key}: {problem}")
+
+    def require(self, key: str, config: pulumi.Config | None = None) -> str:
+        config = config or self.project
+        value = config.get(key)
+        if value is None or value == "":
+            full_key = f"{config.name}:{key}"
+            self.fail(
+                full_key, f"is not set: run `pulumi config set {full_key} <value>`"
+            )
+            return ""
+        return value
+
+    def boolean(self, key: str) -> bool:
+        try:
+            return bool(self.project.get_bool(key))
+        except pulumi.ConfigTypeError:
+            self.fail(f"{PROJECT_NAMESPACE}:{key}", "must be true or false")
+            return False
+
+    def integer(self, key: str, low: int, high: int) -> int:
+        try:
+            value = self.project.get_int(key)
+        except pulumi.ConfigTypeError:
+            self.fail(
+                f"{PROJECT_NAMESPACE}:{key}",
+                f"must be a whole number from {low} to {high}",
+            )
+            return low
+        if value is None or not low <= value <= high:
+            self.fail(
+                f"{PROJECT_NAMESPACE}:{key}",
+                f"must be a whole number from {low} to {high}, got {value}",
+            )
+            return low
+        return value
+
+    def identifier(self, key: str) -> str:
+        value = self.require(key)
+        if value and not _SNOWFLAKE_IDENTIFIER.match(value):
+            self.fail(
+                f"{PROJECT_NAMESPACE}:{key}",
+                f"'{value}' must be an unquoted upper-case Snowflake identifier "
+                "(letters, digits and '_', starting with a letter), e.g. ECOMMERCE_POC",
+            )
+        return value
+
+
+def load_config() -> PocConfig:
+    """Reads the stack's configuration; raises ConfigError naming every bad key."""
+    read = _Reader()
+    ns = PROJECT_NAMESPACE
+
+    aws_region = read.require("region", pulumi.Config("aws"))
+    if aws_region and not _AWS_REGION.match(aws_region):
+        read.fail(
+            "aws:region", f"'{aws_region}' is not an AWS region name such as us-east-1"
+        )
+    snowflake_region = read.require("snowflakeAccountRegion")
+    if snowflake_region and not _AWS_REGION.match(snowflake_region):
+        read.fail(
+            f"{ns}:snowflakeAccountRegion",
+            f"'{snowflake_region}' is not an AWS region name: use the region of your Snowflake "
+            "account (SELECT CURRENT_REGION() shows e.g. AWS_US_EAST_1 -> us-east-1)",
+        )
+    elif aws_region and snowflake_region and aws_region != snowflake_region:
+        read.fail(
+            "aws:region",
+            f"is '{aws_region}' but the Snowflake account is in '{snowflake_region}': S3 can only "
+            "notify the pipe's SQS queue in the bucket's own region, so put the bucket in the "
+            f"account's region (`pulumi config set aws:region {snowflake_region}`)",
+        )
+
+    bucket_name = read.project.get("bucketName") or None
+    if bucket_name and (problem := bucket_name_problem(bucket_name)):
+        read.fail(
+            f"{ns}:bucketName",
+            f"'{bucket_name}' {problem}; or unset it to let Pulumi name the bucket",
+        )
+
+    events_prefix = read.require("eventsPrefix")
+    if events_prefix and (problem := events_prefix_problem(events_prefix)):
+        read.fail(f"{ns}:eventsPrefix", f"'{events_prefix}' {problem}")
+    elif events_prefix and not events_prefix.endswith("/"):
+        events_prefix += "/"
+
+    warehouse_size = read.require("warehouseSize").upper().replace("-", "")
+    if warehouse_size and warehouse_size not in WAREHOUSE_SIZES:
+        read.fail(
+            f"{ns}:warehouseSize",
+            f"'{warehouse_size}' is not one of {', '.join(WAREHOUSE_SIZES)}",
+        )
+
+    iam_role_name = (
+        read.project.get("iamRoleName")
+        or f"{PROJECT_NAMESPACE}-{pulumi.get_stack()}-snowflake-s3"
+    )
+    if not _IAM_ROLE_NAME.match(iam_role_name):
+        read.fail(
+            f"{ns}:iamRoleName",
+            f"'{iam_role_name}' must be 1-64 characters of letters, digits and +=,.@_-",
+        )
+
+    public_key = read.project.get("dashboardUserPublicKey")
+    if public_key:
+        public_key = _strip_pem(public_key)
+        if not re.fullmatch(r"MII[A-Za-z0-9+/=]{100,}", public_key):
+            read.fail(
+                f"{ns}:dashboardUserPublicKey",
+                "is not an RSA public key: set the base64 body of rsa_key.pub "
+                "(`openssl rsa -in rsa_key.p8 -pubout`), with or without the PEM header lines",
+            )
+
+    config = PocConfig(
+        stack=pulumi.get_stack(),
+        aws_region=aws_region,
+        snowflake_account_region=snowflake_region,
+        bucket_name=bucket_name,
+        events_prefix=events_prefix,
+        force_destroy=read.boolean("forceDestroy"),
+        snowflake_name_prefix=read.identifier("snowflakeNamePrefix"),
+        schema=read.identifier("snowflakeSchema"),
+        warehouse_size=warehouse_size,
+        snowflake_admin_role=read.identifier("snowflakeAdminRole"),
+        iam_role_name=iam_role_name,
+        iam_propagation_seconds=read.integer("iamPropagationSeconds", 0, 600),
+        dashboard_user_public_key=public_key or None,
+        superset=_superset_config(read),
+    )
+    if read.problems:
+        raise ConfigError(
+            f"stack '{pulumi.get_stack()}' has invalid configuration; nothing was created:\n"
+            + "\n".join(read.problems)
+        )
+    return config
+
+
+def _superset_config(read: _Reader) -> SupersetConfig | None:
+    url = read.project.get("supersetUrl")
+    if not url:
+        return None
+    if not re.match(r"^https?://[^/\s]+", url):
+        read.fail(
+            f"{PROJECT_NAMESPACE}:supersetUrl",
+            f"'{url}' must be an http(s) URL such as https://superset.example.com",
+        )
+    password = read.project.get_secret("supersetPassword")
+    if password is None:
+        read.fail(
+            f"{PROJECT_NAMESPACE}:supersetPassword",
+            f"is required when supersetUrl is set: run `pulumi config set --secret {PROJECT_NAMESPACE}:supersetPassword`",
+        )
+        password = pulumi.Output.secret("")
+    return SupersetConfig(
+        url=url.rstrip("/"),
+        username=read.require("supersetUsername"),
+        password=password,
+    )
+
+
+def _strip_pem(key: str) -> str:
+    lines = [line.strip() for line in key.strip().splitlines()]
+    return "".join(line for line in lines if line and not line.startswith("-----"))

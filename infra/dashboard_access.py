@@ -1,0 +1,116 @@
+"""Read-only access for the dashboard tool: a role and a key-pair service user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_snowflake as snowflake
+
+from infra.analytics_database import AnalyticsDatabase
+from infra.sql_source import Namespace
+
+
+@dataclass
+class DashboardAccessArgs:
+    namespace: Namespace
+    """Database and schema the role may read."""
+    database: AnalyticsDatabase
+    """Database, schema and warehouse the role gets USAGE on."""
+    view: snowflake.View
+    """The only object the role may SELECT from."""
+    role_name: str
+    """Account role for dashboard readers."""
+    user_name: str
+    """Service user the dashboard tool logs in as."""
+    public_key: str | None
+    """RSA public key of the service user (None: set it later)."""
+    snowflake_provider: snowflake.Provider
+    """Provider the resources are created with."""
+
+
+class DashboardAccess(pulumi.ComponentResource):
+    role: snowflake.AccountRole
+    user: snowflake.ServiceUser
+    role_name: pulumi.Output[str]
+    user_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: DashboardAccessArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("ecommerce:dashboards:DashboardAccess", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.snowflake_provider)
+        db = args.database
+
+        role = snowflake.AccountRole(
+            f"{name}-role",
+            name=args.role_name,
+            comment="Read-only: the ENRICHED_EVENTS view",
+            opts=child,
+        )
+        grants = [
+            snowflake.GrantPrivilegesToAccountRole(
+                f"{name}-usage-database",
+                account_role_name=role.name,
+                privileges=["USAGE"],
+                on_account_object={
+                    "object_type": "DATABASE",
+                    "object_name": db.database,
+                },
+                opts=child,
+            ),
+            snowflake.GrantPrivilegesToAccountRole(
+                f"{name}-usage-warehouse",
+                account_role_name=role.name,
+                privileges=["USAGE"],
+                on_account_object={
+                    "object_type": "WAREHOUSE",
+                    "object_name": db.warehouse,
+                },
+                opts=child,
+            ),
+            snowflake.GrantPrivilegesToAccountRole(
+                f"{name}-usage-schema",
+                account_role_name=role.name,
+                privileges=["USAGE"],
+                on_schema={
+                    "schema_name": pulumi.Output.concat(db.database, ".", db.schema)
+                },
+                opts=child,
+            ),
+            snowflake.GrantPrivilegesToAccountRole(
+                f"{name}-select-view",
+                account_role_name=role.name,
+                privileges=["SELECT"],
+                on_schema_object={
+                    "object_type": "VIEW",
+                    "object_name": pulumi.Output.concat(
+                        db.database, ".", db.schema, ".", args.view.name
+                    ),
+                },
+                opts=child,
+            ),
+        ]
+        user = snowflake.ServiceUser(
+            f"{name}-user",
+            name=args.user_name,
+            comment="Dashboard tool (Superset); key-pair authentication only",
+            default_role=role.name,
+            default_warehouse=db.warehouse,
+            default_namespace=f"{args.namespace.database}.{args.namespace.schema}",
+            rsa_public_key=args.public_key,
+            opts=child,
+        )
+        membership = snowflake.GrantAccountRole(
+            f"{name}-user-role", role_name=role.name, user_name=user.name, opts=child
+        )
+
+        self.role = role
+        self.user = user
+        self.ready = [membership, *grants]
+        self.role_name = role.name
+        self.user_name = user.name
+        self.register_outputs({"role": role.name, "user": user.name})

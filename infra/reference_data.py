@@ -1,0 +1,93 @@
+"""Sample products and customers shipped in reference_data/, as seed statements.
+
+Each CSV's header must name exactly the columns sql/table_ddl.sql declares for
+its table, so the seed cannot drift from the schema unnoticed. Values are
+rendered by sqlglot (quoting, escaping) into one INSERT OVERWRITE per table:
+re-running it leaves exactly the file's rows, never duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+from infra.sql_source import DIALECT, TableSpec
+
+REFERENCE_DATA_DIR = Path(__file__).resolve().parent.parent / "reference_data"
+
+
+class ReferenceDataError(ValueError):
+    """A reference data file does not match its table."""
+
+
+@dataclass(frozen=True)
+class SeedFile:
+    table: str
+    path: Path
+
+
+SEED_FILES = (
+    SeedFile("PRODUCTS", REFERENCE_DATA_DIR / "products.csv"),
+    SeedFile("CUSTOMERS", REFERENCE_DATA_DIR / "customers.csv"),
+)
+
+
+def read_rows(seed: SeedFile, table: TableSpec) -> list[dict[str, str]]:
+    with seed.path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = [name.upper() for name in reader.fieldnames or []]
+        expected = [column.name for column in table.columns]
+        if header != expected:
+            raise ReferenceDataError(
+                f"{seed.path}: header {header} must list the columns of {table.name} in "
+                f"sql/table_ddl.sql order: {expected}"
+            )
+        rows = [{key.upper(): value for key, value in row.items()} for row in reader]
+    if not rows:
+        raise ReferenceDataError(f"{seed.path}: has no rows")
+    return rows
+
+
+def _literal(value: str, column_type: str, where: str) -> exp.Expression:
+    if value == "":
+        return exp.null()
+    if column_type.startswith("NUMBER"):
+        try:
+            Decimal(value)
+        except InvalidOperation as err:
+            raise ReferenceDataError(f"{where}: '{value}' is not a number") from err
+        return exp.Literal.number(value)
+    return exp.Literal.string(value)
+
+
+def seed_statement(seed: SeedFile, table: TableSpec, qualified_table: str) -> str:
+    """INSERT OVERWRITE INTO <qualified_table> (...) VALUES (...), ... for the whole file."""
+    rows = read_rows(seed, table)
+    tuples = []
+    for line, row in enumerate(rows, start=2):
+        where = f"{seed.path.name} line {line}"
+        tuples.append(
+            exp.Tuple(
+                expressions=[
+                    _literal(row[c.name], c.type, f"{where}, {c.name}")
+                    for c in table.columns
+                ]
+            )
+        )
+    target = exp.Schema(
+        this=exp.to_table(qualified_table, dialect=DIALECT),
+        expressions=[exp.to_identifier(c.name) for c in table.columns],
+    )
+    insert = exp.Insert(
+        this=target, expression=exp.Values(expressions=tuples), overwrite=True
+    )
+    statement = insert.sql(DIALECT)
+    sqlglot.parse_one(
+        statement, read=DIALECT
+    )  # fail here, not in Snowflake, if it does not parse
+    return statement

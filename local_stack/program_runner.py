@@ -1,0 +1,154 @@
+"""Runs the project's __main__.py through the Pulumi SDK's mock runtime.
+
+The Pulumi CLI cannot run here, but the SDK's mock runtime can: it hands every
+resource registration to a `Mocks` object. Tests plug in a made-up cloud, the
+local deploy plugs in handlers that create the resources in the emulators.
+Both get the same record of what the program declared: each resource's
+inputs, outputs, parent and dependencies, and the stack's exports.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class StackConfigError(ValueError):
+    """A Pulumi.<stack>.yaml cannot be evaluated without the Pulumi CLI."""
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    dependencies: set[str]
+    inputs: dict[str, Any]
+    id: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProgramRun:
+    registrations: dict[str, Registration]
+    exports: dict[str, Any]
+
+    def of_type(self, type_token: str) -> list[Registration]:
+        return [r for r in self.registrations.values() if r.type == type_token]
+
+    def one(self, type_token: str) -> Registration:
+        found = self.of_type(type_token)
+        if len(found) != 1:
+            raise AssertionError(
+                f"expected exactly one {type_token}, the program declared {len(found)}"
+            )
+        return found[0]
+
+    def named(self, name: str) -> Registration:
+        for registration in self.registrations.values():
+            if registration.name == name:
+                return registration
+        raise KeyError(f"the program declared no resource named {name!r}")
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also recording parents and dependencies."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: dict[str, Registration] = {}
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        registered = self.resources.get(response.urn)
+        self.registrations[response.urn] = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent,
+            dependencies=set(request.dependencies),
+            inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+            id=registered.id if registered else None,
+            outputs=dict(registered.state) if registered else {},
+        )
+        return response
+
+
+def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """What the Pulumi CLI would hand the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml."""
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    namespace = project["name"]
+    config: dict[str, str] = {}
+    for key, declaration in (project.get("config") or {}).items():
+        full_key = key if ":" in key else f"{namespace}:{key}"
+        if isinstance(declaration, dict) and "default" in declaration:
+            config[full_key] = _as_config_string(declaration["default"])
+        elif isinstance(declaration, dict) and "value" in declaration:
+            config[full_key] = _as_config_string(declaration["value"])
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise StackConfigError(f"{stack_file} does not exist")
+    for key, value in (
+        (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    ).items():
+        if isinstance(value, dict) and "secure" in value:
+            raise StackConfigError(
+                f"{stack_file.name}: {key} is encrypted; only the Pulumi CLI can decrypt it. "
+                "Pass the value as a secret override instead."
+            )
+        config[key if ":" in key else f"{namespace}:{key}"] = _as_config_string(value)
+    return config
+
+
+def _as_config_string(value: Any) -> str:
+    # The CLI passes non-string values to the program as JSON text.
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def run_program(
+    mocks: pulumi.runtime.Mocks,
+    stack: str,
+    overrides: dict[str, str] | None = None,
+    secret_keys: tuple[str, ...] = (),
+    project_dir: Path = PROJECT_DIR,
+) -> ProgramRun:
+    """Evaluates __main__.py once with `mocks` answering every registration and invoke."""
+    config = {**stack_config(stack, project_dir), **(overrides or {})}
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+
+    # A previous run in this process left its root stack behind.
+    pulumi_settings.ROOT.set(None)
+    pulumi.runtime.set_all_config(config, list(secret_keys))
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(
+        mocks, project=project, stack=stack, preview=False, monitor=monitor
+    )
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+
+    exports: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def evaluate():
+        runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+        stack_outputs = pulumi_settings.get_root_resource().outputs
+        return pulumi.Output.all(**stack_outputs).apply(exports.update)
+
+    evaluate()
+    return ProgramRun(registrations=monitor.registrations, exports=exports)

@@ -1,0 +1,68 @@
+"""A made-up AWS + Snowflake for evaluating the program under the mock runtime.
+
+It answers like the real services do where the program relies on it:
+computed ARNs, the storage integration's IAM user and external id, the
+pipe's SQS notification channel, fully qualified names.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from local_stack import dynamic_resources
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+SNOWFLAKE_IAM_USER_ARN = "arn:aws:iam::999988887777:user/snowflake-abc123"
+
+
+class FakeCloud(pulumi.runtime.Mocks):
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
+                "id": ACCOUNT_ID,
+            }, []
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        raise NotImplementedError(f"FakeCloud has no answer for invoke {args.token}")
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if not args.custom:
+            return "", {}
+        inputs = dict(args.inputs)
+        if args.typ == "pulumi-python:dynamic:Resource":
+            return dynamic_resources.create(inputs)
+        outputs = {**inputs, **self._computed(args.typ, args.name, inputs)}
+        return f"{args.name}-id", outputs
+
+    def _computed(self, typ: str, name: str, inputs: dict) -> dict:
+        if typ == "aws:s3/bucket:Bucket":
+            bucket = (
+                inputs.get("bucket") or f"{inputs.get('bucketPrefix', '')}{name}-1a2b3c"
+            )
+            return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+        if typ == "aws:iam/role:Role":
+            return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{inputs['name']}"}
+        if typ == "snowflake:index/storageIntegrationAws:StorageIntegrationAws":
+            return {
+                "describeOutputs": [
+                    {
+                        "iamUserArn": SNOWFLAKE_IAM_USER_ARN,
+                        "externalId": inputs.get("storageAwsExternalId"),
+                    }
+                ]
+            }
+        if typ == "snowflake:index/pipe:Pipe":
+            return {
+                "notificationChannel": f"arn:aws:sqs:{REGION}:999988887777:sf-snowpipe-AIDA-{inputs['name']}",
+                "fullyQualifiedName": _fqn(inputs),
+            }
+        if typ.startswith("snowflake:") and "schema" in inputs and "name" in inputs:
+            return {"fullyQualifiedName": _fqn(inputs)}
+        return {}
+
+
+def _fqn(inputs: dict) -> str:
+    return f'"{inputs["database"]}"."{inputs["schema"]}"."{inputs["name"]}"'
