@@ -1,0 +1,288 @@
+"""Event producer: believable shopping sessions, written to S3 as NDJSON.gz files.
+
+Each session is one customer walking a funnel: a few product views, some
+add-to-carts, an occasional remove, and sometimes a purchase of what is left
+in the cart. Product popularity and customer activity are Zipf-like, so the
+dashboards show a long tail instead of a flat line. Customers and products come
+from reference_data/*.csv, the same files the reference tables are seeded from,
+so every event joins in ENRICHED_EVENTS.
+
+    python -m local_stack.producer --state-dir .local --rate 200 --duration 60
+    python -m local_stack.producer --bucket <stack output rawEventsBucket> --prefix events   # real AWS
+
+The generator functions are importable: tests and benchmarks build files with
+known content through them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import itertools
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference_data"
+
+# Funnel shape: per viewed product, the chance it goes to the cart; per cart
+# item, the chance it is taken out again; per session with a cart, the chance
+# it ends in a purchase. Roughly what ecommerce benchmarks report (a few % of
+# views convert).
+VIEWS_PER_SESSION = (1, 8)
+ADD_TO_CART_RATE = 0.25
+REMOVE_FROM_CART_RATE = 0.15
+CHECKOUT_RATE = 0.45
+ZIPF_EXPONENT = 1.1
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: int
+    category: str
+    price: float
+
+
+@dataclass(frozen=True)
+class Catalog:
+    customer_ids: tuple[int, ...]
+    products: tuple[Product, ...]
+
+
+def load_catalog(reference_dir: Path = REFERENCE_DIR) -> Catalog:
+    with open(reference_dir / "customers.csv", newline="", encoding="utf-8") as f:
+        customers = tuple(int(row["customer_id"]) for row in csv.DictReader(f))
+    with open(reference_dir / "products.csv", newline="", encoding="utf-8") as f:
+        products = tuple(
+            Product(int(row["product_id"]), row["category"], float(row["price"])) for row in csv.DictReader(f)
+        )
+    return Catalog(customers, products)
+
+
+def _zipf_weights(count: int) -> list[float]:
+    weights = [1.0 / (rank**ZIPF_EXPONENT) for rank in range(1, count + 1)]
+    return list(itertools.accumulate(weights))
+
+
+class ShoppingSimulator:
+    """Deterministic for a given seed: the same seed gives the same events."""
+
+    def __init__(self, catalog: Catalog | None = None, seed: int = 0):
+        self.catalog = catalog or load_catalog()
+        self.rng = random.Random(seed)
+        # Which products and customers are popular is itself seeded.
+        self.products = list(self.catalog.products)
+        self.rng.shuffle(self.products)
+        self.customers = list(self.catalog.customer_ids)
+        self.rng.shuffle(self.customers)
+        self.product_weights = _zipf_weights(len(self.products))
+        self.customer_weights = _zipf_weights(len(self.customers))
+
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def session(self, start: dt.datetime) -> list[dict[str, Any]]:
+        """One customer's visit, in time order, starting at `start` (UTC)."""
+        rng = self.rng
+        customer_id = rng.choices(self.customers, cum_weights=self.customer_weights)[0]
+        session_id = self._uuid()
+        clock = start
+        events: list[dict[str, Any]] = []
+
+        def emit(event_type: str, product: Product, quantity: int = 1) -> None:
+            nonlocal clock
+            clock += dt.timedelta(milliseconds=rng.randint(500, 45_000))
+            events.append(
+                {
+                    "event_id": self._uuid(),
+                    "event_type": event_type,
+                    "event_timestamp": clock.strftime("%Y-%m-%dT%H:%M:%S.") + f"{clock.microsecond // 1000:03d}Z",
+                    "customer_id": customer_id,
+                    "product_id": product.product_id,
+                    "quantity": quantity,
+                    "session_id": session_id,
+                }
+            )
+
+        cart: dict[int, tuple[Product, int]] = {}
+        views = rng.randint(*VIEWS_PER_SESSION)
+        for product in rng.choices(self.products, cum_weights=self.product_weights, k=views):
+            emit("view", product)
+            if rng.random() < ADD_TO_CART_RATE:
+                quantity = 1 if rng.random() < 0.8 else rng.randint(2, 4)
+                emit("add_to_cart", product, quantity)
+                _, held = cart.get(product.product_id, (product, 0))
+                cart[product.product_id] = (product, held + quantity)
+        for product_id, (product, quantity) in list(cart.items()):
+            if rng.random() < REMOVE_FROM_CART_RATE:
+                emit("remove_from_cart", product, quantity)
+                del cart[product_id]
+        if cart and rng.random() < CHECKOUT_RATE:
+            for product, quantity in cart.values():
+                emit("purchase", product, quantity)
+        return events
+
+    def events(self, start: dt.datetime | None = None) -> Iterator[dict[str, Any]]:
+        """An endless stream of events from overlapping sessions, roughly in time order."""
+        clock = start or dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+        while True:
+            yield from self.session(clock)
+            clock += dt.timedelta(milliseconds=self.rng.randint(50, 2_000))
+
+
+def generate_events(count: int, seed: int = 0, start: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Exactly `count` events (the last session may be cut short)."""
+    return list(itertools.islice(ShoppingSimulator(seed=seed).events(start), count))
+
+
+def ndjson(events: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(event) + b"\n" for event in events)
+
+
+def ndjson_gz(events: list[dict[str, Any]]) -> bytes:
+    # Level 6 is gzip's default; level 1 would be faster but files travel to S3.
+    return gzip.compress(ndjson(events), compresslevel=6)
+
+
+def object_key(prefix: str, when: dt.datetime, sequence: int, suffix: str = ".ndjson.gz") -> str:
+    """Date-partitioned key: <prefix>/dt=YYYY-MM-DD/hour=HH/events-<time>-<seq>-<rand>.ndjson.gz."""
+    stamp = when.strftime("%Y%m%dT%H%M%S")
+    folder = f"dt={when:%Y-%m-%d}/hour={when:%H}"
+    base = prefix.strip("/")
+    name = f"events-{stamp}-{sequence:06d}-{uuid.uuid4().hex[:8]}{suffix}"
+    return f"{base}/{folder}/{name}" if base else f"{folder}/{name}"
+
+
+# --------------------------------------------------------------------------
+# CLI
+
+
+def _defaults_from_state(state_dir: Path) -> dict[str, Any]:
+    path = state_dir / "endpoints.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise typer.BadParameter(f"{path} is missing: run the local deploy first", param_hint="--state-dir") from None
+
+
+def _s3_client(endpoint_url: str | None, region: str | None) -> Any:
+    import boto3
+
+    if endpoint_url:
+        # moto accepts any key; real AWS uses the default credential chain.
+        return boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region or "us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+    return boto3.client("s3", region_name=region)
+
+
+app = typer.Typer(add_completion=False, help="Send simulated shopping events to the raw events bucket.")
+
+
+@app.command()
+def produce(
+    rate: Annotated[float, typer.Option(help="events per second")] = 100.0,
+    duration: Annotated[float | None, typer.Option(help="seconds to run; default until Ctrl-C")] = None,
+    bucket: Annotated[str | None, typer.Option(help="raw events bucket (default: from --state-dir)")] = None,
+    prefix: Annotated[
+        str | None, typer.Option(help="key prefix the pipe's stage watches (default: from --state-dir)")
+    ] = None,
+    endpoint_url: Annotated[str | None, typer.Option(help="S3 endpoint; omit for real AWS")] = None,
+    state_dir: Annotated[
+        Path | None, typer.Option(help="local stack state dir whose endpoints.json gives the defaults")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region")] = None,
+    flush_rows: Annotated[int, typer.Option(help="write a file once this many events are buffered")] = 10_000,
+    flush_seconds: Annotated[float, typer.Option(help="write a file at least this often")] = 1.0,
+    seed: Annotated[int | None, typer.Option(help="random seed for repeatable event streams")] = None,
+) -> None:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    if rate <= 0:
+        raise typer.BadParameter("must be > 0", param_hint="--rate")
+    if state_dir is not None:
+        defaults = _defaults_from_state(state_dir)
+        bucket = bucket or defaults.get("bucket")
+        prefix = prefix if prefix is not None else defaults.get("events_prefix")
+        endpoint_url = endpoint_url or defaults.get("s3_endpoint_url")
+        region = region or defaults.get("region")
+    if not bucket:
+        raise typer.BadParameter(
+            "no bucket: pass --state-dir .local for the local stack, or the stack's bucket output for real AWS",
+            param_hint="--bucket",
+        )
+    prefix = prefix or "events"
+    s3 = _s3_client(endpoint_url, region)
+    simulator = ShoppingSimulator(seed=seed if seed is not None else random.SystemRandom().getrandbits(32))
+    stream = simulator.events()
+    console = Console()
+
+    buffer: list[dict[str, Any]] = []
+    sent = files = 0
+    last_key = "-"
+    started = time.monotonic()
+    buffer_since = started
+    owed = 0.0
+    last_tick = started
+
+    def flush() -> None:
+        nonlocal buffer, files, sent, last_key, buffer_since
+        if buffer:
+            key = object_key(prefix, dt.datetime.now(dt.UTC), files)
+            s3.put_object(Bucket=bucket, Key=key, Body=ndjson_gz(buffer), ContentType="application/x-ndjson")
+            files += 1
+            sent += len(buffer)
+            last_key = key
+            buffer = []
+        buffer_since = time.monotonic()
+
+    def view() -> Table:
+        elapsed = max(time.monotonic() - started, 1e-9)
+        table = Table(title=f"s3://{bucket}/{prefix} ({endpoint_url or 'AWS'})", show_header=False)
+        table.add_row("events sent", f"{sent:,}")
+        table.add_row("files written", f"{files:,}")
+        table.add_row("rate", f"{sent / elapsed:,.0f} events/s (target {rate:,.0f})")
+        table.add_row("buffered", f"{len(buffer):,}")
+        table.add_row("last file", last_key)
+        return table
+
+    try:
+        with Live(view(), console=console, refresh_per_second=4) as live:
+            while duration is None or time.monotonic() - started < duration:
+                now = time.monotonic()
+                owed += (now - last_tick) * rate
+                last_tick = now
+                due = int(owed)
+                owed -= due
+                for event in itertools.islice(stream, due):
+                    # Live events carry the wall clock, so dashboards move in real time.
+                    event["event_timestamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+                    buffer.append(event)
+                if len(buffer) >= flush_rows or time.monotonic() - buffer_since >= flush_seconds:
+                    flush()
+                live.update(view())
+                time.sleep(0.02)
+            flush()
+            live.update(view())
+    except KeyboardInterrupt:
+        flush()
+    console.print(f"sent {sent:,} events in {files:,} files to s3://{bucket}/{prefix}")
+
+
+if __name__ == "__main__":
+    app()
