@@ -227,7 +227,7 @@ def local_env(state_dir: Path) -> Iterator[LocalEnv]:
 
 def start_worker(state_dir: Path, visibility_timeout: int = 2) -> subprocess.Popen:
     """The worker as `make local-up` runs it: its own process, logging to state_dir."""
-    log = open(state_dir / "snowpipe.log", "ab")  # noqa: SIM115 - the child process owns it
+    log = open(state_dir / "snowpipe.log", "ab")  # the child process keeps its own handle
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable,
