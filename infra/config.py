@@ -286,7 +286,8 @@ def _superset_config(read: _Reader) -> SupersetConfig | None:
     if password is None:
         read.fail(
             f"{PROJECT_NAMESPACE}:supersetPassword",
-            f"is required when supersetUrl is set: run `pulumi config set --secret {PROJECT_NAMESPACE}:supersetPassword`",
+            "is required when supersetUrl is set: run "
+            f"`pulumi config set --secret {PROJECT_NAMESPACE}:supersetPassword`",
         )
         password = pulumi.Output.secret("")
     return SupersetConfig(

@@ -189,7 +189,7 @@ def dashboard_queries() -> dict[str, str]:
     parts = re.split(r"^--\s*name:\s*(\w+)\s*$", text, flags=re.M)
     queries = {
         name: body.strip().rstrip(";").strip()
-        for name, body in zip(parts[1::2], parts[2::2])
+        for name, body in zip(parts[1::2], parts[2::2], strict=True)
     }
     if not queries:
         raise SqlSourceError("sql/dashboard_queries.sql has no '-- name:' queries")

@@ -1,0 +1,101 @@
+"""Bad stack configuration stops the program before any resource, naming the key and the fix."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from infra.config import ConfigError, bucket_name_problem, events_prefix_problem
+from local_stack.program_runner import PROJECT_DIR, run_program
+from tests.fake_cloud import FakeCloud
+
+NS = "ecommerce-analytics"
+
+
+class RecordingCloud(FakeCloud):
+    def __init__(self):
+        self.created: list[str] = []
+
+    def new_resource(self, args):
+        self.created.append(f"{args.typ}::{args.name}")
+        return super().new_resource(args)
+
+
+def evaluate_with(**overrides: str) -> tuple[str, list[str]]:
+    cloud = RecordingCloud()
+    with pytest.raises(Exception) as raised:
+        run_program(cloud, "dev", overrides={"ecommerce-analytics:iamPropagationSeconds": "0", **overrides})
+    error = raised.value
+    while not isinstance(error, ConfigError) and error.__cause__ is not None:
+        error = error.__cause__
+    assert isinstance(error, ConfigError) or "ConfigError" in str(raised.value), (
+        f"expected a ConfigError, got {type(raised.value).__name__}: {raised.value}"
+    )
+    custom = [c for c in cloud.created if not c.startswith("ecommerce:")]
+    return str(raised.value), custom
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (f"{NS}:eventsPrefix", "/events/", r"eventsPrefix: '/events/' must not start with '/'"),
+        (f"{NS}:warehouseSize", "HUGE", r"warehouseSize: 'HUGE' is not one of XSMALL"),
+        (f"{NS}:bucketName", "My_Bucket", r"bucketName: 'My_Bucket' must be 3-63 characters"),
+        (f"{NS}:bucketName", "192.168.1.1", r"must not be formatted as an IP address"),
+        (f"{NS}:snowflakeAccountRegion", "eu-west-1", r"aws:region: is 'us-east-1' but the Snowflake account is in"),
+        (f"{NS}:snowflakeAccountRegion", "AWS_US_EAST_1", r"snowflakeAccountRegion: 'AWS_US_EAST_1' is not an AWS"),
+        (f"{NS}:snowflakeNamePrefix", "ecommerce-poc", r"snowflakeNamePrefix: 'ecommerce-poc' must be an unquoted"),
+        (f"{NS}:iamPropagationSeconds", "lots", r"iamPropagationSeconds: must be a whole number"),
+        (f"{NS}:forceDestroy", "maybe", r"forceDestroy: must be true or false"),
+        (f"{NS}:dashboardUserPublicKey", "ssh-rsa AAAA", r"dashboardUserPublicKey: is not an RSA public key"),
+        (f"{NS}:supersetUrl", "https://superset.example.com", r"supersetPassword: is required when supersetUrl"),
+    ],
+)
+def test_bad_value_names_the_key_and_creates_nothing(key, value, expected):
+    message, created = evaluate_with(**{key: value})
+    assert re.search(expected, message), f"error for {key}={value!r} should match {expected!r}, got:\n{message}"
+    assert not created, f"bad config must stop before any resource, yet {created} were registered"
+
+
+def test_every_problem_is_reported_at_once():
+    message, _ = evaluate_with(**{f"{NS}:eventsPrefix": "/x", f"{NS}:warehouseSize": "HUGE"})
+    assert "eventsPrefix" in message and "warehouseSize" in message, message
+
+
+def test_missing_required_value_says_how_to_set_it():
+    message, _ = evaluate_with(**{f"{NS}:snowflakeAccountRegion": ""})
+    assert f"pulumi config set {NS}:snowflakeAccountRegion" in message, message
+
+
+@pytest.mark.parametrize("name", ["ecommerce-raw-events", "a.b-c", "abc"])
+def test_bucket_names_s3_accepts_pass(name):
+    assert bucket_name_problem(name) is None
+
+
+@pytest.mark.parametrize("name", ["ab", "a..b", "-abc", "abc-", "xn--abc", "abc-s3alias", "ABC", "a" * 64])
+def test_bucket_names_s3_refuses_fail(name):
+    assert bucket_name_problem(name), f"S3 refuses bucket name {name!r}; validation let it through"
+
+
+@pytest.mark.parametrize("prefix", ["/events/", "", "/", "a//b/", "../x/", "ev ents/"])
+def test_bad_events_prefixes_are_refused(prefix):
+    assert events_prefix_problem(prefix), f"events prefix {prefix!r} should be refused"
+
+
+def test_every_project_key_is_declared_with_a_type_and_description():
+    declared = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    source = (PROJECT_DIR / "infra" / "config.py").read_text()
+    read_keys = set(re.findall(r'(?:require|boolean|integer|identifier|get|get_secret)\("([a-zA-Z]+)"', source))
+    read_keys.discard("region")  # aws:region belongs to the AWS provider
+    assert read_keys <= set(declared), f"config.py reads undeclared keys: {sorted(read_keys - set(declared))}"
+    for key, declaration in declared.items():
+        assert declaration.get("type") and declaration.get("description"), (
+            f"Pulumi.yaml: {key} needs type and description"
+        )
+
+
+def test_dev_stack_commits_no_encrypted_values():
+    text = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+    assert "secure:" not in text, "Pulumi.dev.yaml must evaluate without a passphrase or secrets provider"

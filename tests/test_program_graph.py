@@ -1,0 +1,279 @@
+"""The Pulumi program's graph, evaluated by the SDK's mock runtime against a made-up cloud.
+
+Every test here would fail if one of the wires that make the pipeline work
+(trust, ARNs, prefixes, queue, pipe, view order) or a security rule broke.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from infra import sql_source
+from infra.snowflake_provider import PREVIEW_FEATURES
+from local_stack.dynamic_resources import reveal
+from local_stack.program_runner import ProgramRun, run_program
+from tests.fake_cloud import ACCOUNT_ID, SNOWFLAKE_IAM_USER_ARN, FakeCloud
+
+BUCKET = "aws:s3/bucket:Bucket"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+INTEGRATION = "snowflake:index/storageIntegrationAws:StorageIntegrationAws"
+STAGE = "snowflake:index/stageExternalS3:StageExternalS3"
+PIPE = "snowflake:index/pipe:Pipe"
+TABLE = "snowflake:index/table:Table"
+VIEW = "snowflake:index/view:View"
+NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
+FILE_FORMAT = "snowflake:index/fileFormatJson:FileFormatJson"
+DYNAMIC = "pulumi-python:dynamic:Resource"
+
+# The chain the design needs: the integration needs the bucket; the role
+# trusts the integration's user; Snowflake may only use the role once its
+# policy exists and IAM has propagated; the stage uses the role; the pipe
+# reads the stage; the notification needs the pipe's queue.
+DESIGNED_CRITICAL_PATH = [BUCKET, INTEGRATION, ROLE, ROLE_POLICY, DYNAMIC, STAGE, PIPE, NOTIFICATION]
+
+
+@cache
+def dev_stack() -> ProgramRun:
+    """Pulumi.dev.yaml alone, exactly as committed (no overrides)."""
+    return run_program(FakeCloud(), "dev")
+
+
+@pytest.fixture(scope="module")
+def run() -> ProgramRun:
+    return dev_stack()
+
+
+def outputs(run: ProgramRun, type_token: str) -> dict:
+    return reveal(run.one(type_token).outputs)
+
+
+def test_dev_stack_evaluates_from_its_file_alone(run):
+    expected = {
+        "bucket", "events_prefix", "stage", "pipe", "notification_channel", "enriched_events_view",
+        "snowflake_role_arn", "database", "schema", "warehouse", "dashboard_user", "dashboard_role",
+    }  # fmt: skip
+    missing = expected - set(run.exports)
+    assert not missing, f"stack exports are missing {sorted(missing)}: producers and dashboards need them"
+
+
+def test_trust_policy_names_the_integration_user_and_requires_its_external_id(run):
+    integration = outputs(run, INTEGRATION)
+    described = integration["describeOutputs"][0]
+    trust = json.loads(outputs(run, ROLE)["assumeRolePolicy"])
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"AWS": SNOWFLAKE_IAM_USER_ARN}, (
+        f"role trusts {statement['Principal']}, not the storage integration's IAM user"
+    )
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": described["externalId"]}}, (
+        "trust policy must require the integration's external id"
+    )
+    external_id = next(r for r in run.of_type(DYNAMIC) if r.name.endswith("external-id"))
+    assert integration["storageAwsExternalId"] == reveal(external_id.outputs)["value"], (
+        "the integration must use the stack's own external id so a replaced integration keeps the trust"
+    )
+    assert run.exports["snowflake_external_id"] == described["externalId"]
+
+
+def test_precomputed_role_arn_is_the_real_role_arn(run):
+    precomputed = outputs(run, INTEGRATION)["storageAwsRoleArn"]
+    actual = outputs(run, ROLE)["arn"]
+    assert precomputed == actual, f"integration was given {precomputed} but the role is {actual}"
+    assert f":{ACCOUNT_ID}:" in precomputed
+    assert run.exports["snowflake_role_arn"] == actual
+
+
+def test_stage_bucket_prefix_policy_and_notification_agree(run):
+    bucket = outputs(run, BUCKET)
+    prefix = run.exports["events_prefix"]
+    events_url = f"s3://{bucket['bucket']}/{prefix}"
+    assert outputs(run, STAGE)["url"] == events_url, "stage must read exactly the bucket's events prefix"
+    assert outputs(run, INTEGRATION)["storageAllowedLocations"] == [events_url], (
+        "integration may allow the events prefix only"
+    )
+    policy = json.loads(outputs(run, ROLE_POLICY)["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ReadEventFiles"]["Resource"] == f"{bucket['arn']}/{prefix}*"
+    assert by_sid["ListEventFiles"]["Condition"] == {"StringLike": {"s3:prefix": [f"{prefix}*"]}}, (
+        "ListBucket must be limited to the events prefix"
+    )
+    notification = outputs(run, NOTIFICATION)
+    assert notification["bucket"] == bucket["bucket"]
+    (queue,) = notification["queues"]
+    assert queue["filterPrefix"] == prefix, "notification must fire for the stage's prefix only"
+    assert queue["events"] == ["s3:ObjectCreated:*"]
+
+
+def test_notification_sends_to_the_pipe_channel(run):
+    (queue,) = outputs(run, NOTIFICATION)["queues"]
+    channel = outputs(run, PIPE)["notificationChannel"]
+    assert queue["queueArn"] == channel, f"bucket notifies {queue['queueArn']}, the pipe listens on {channel}"
+    assert len(run.of_type(NOTIFICATION)) == 1, "a bucket has ONE notification configuration; a second overwrites"
+    assert run.exports["notification_channel"] == channel
+
+
+def test_pipe_copies_from_the_stage_into_ecommerce_events(run):
+    pipe = outputs(run, PIPE)
+    stage = outputs(run, STAGE)
+    file_format = outputs(run, FILE_FORMAT)
+    assert pipe["autoIngest"] is True, "the pipe must auto-ingest from S3 notifications"
+    copy = sqlglot.parse_one(pipe["copyStatement"], read="snowflake")
+    assert isinstance(copy, exp.Copy)
+    target = copy.this
+    assert (target.catalog, target.db, target.name.upper()) == (pipe["database"], pipe["schema"], "ECOMMERCE_EVENTS")
+    text = pipe["copyStatement"]
+    assert f"@{stage['database']}.{stage['schema']}.{stage['name']}" in text, "COPY must read the declared stage"
+    fmt = f"{file_format['database']}.{file_format['schema']}.{file_format['name']}"
+    assert f"FORMAT_NAME = '{fmt}'" in text
+    assert stage["fileFormat"]["formatName"] == fmt
+    assert "ON_ERROR = SKIP_FILE" in text
+    assert "METADATA$FILENAME" in text and "METADATA$START_SCAN_TIME" in text
+    assert "CURRENT_TIMESTAMP" not in text.upper(), "a pipe's COPY must not use CURRENT_TIMESTAMP"
+    pipe_reg = run.one(PIPE)
+    for needed in (run.one(STAGE), run.named("tables-ecommerce_events")):
+        assert needed.urn in pipe_reg.dependencies, f"pipe must be created after {needed.name}"
+
+
+def test_projection_maps_onto_every_column_of_the_target_table(run):
+    copy = sqlglot.parse_one(outputs(run, PIPE)["copyStatement"], read="snowflake")
+    select = copy.find(exp.Select)
+    table = (
+        outputs(run, TABLE) if len(run.of_type(TABLE)) == 1 else reveal(run.named("tables-ecommerce_events").outputs)
+    )
+    assert len(select.expressions) == len(table["columns"]), (
+        "the pipe's SELECT maps positionally onto ECOMMERCE_EVENTS: one expression per column"
+    )
+
+
+def test_tables_are_declared_from_table_ddl(run):
+    for spec in sql_source.tables().values():
+        table = reveal(run.named(f"tables-{spec.name.lower()}").outputs)
+        declared = [(c["name"], c["type"], c["nullable"]) for c in table["columns"]]
+        assert declared == [(c.name, c.type, c.nullable) for c in spec.columns], (
+            f"table {spec.name} columns differ from sql/table_ddl.sql"
+        )
+
+
+def test_view_is_created_after_the_tables_it_reads(run):
+    view = run.one(VIEW)
+    for table in run.of_type(TABLE):
+        assert table.urn in view.dependencies, f"view must wait for {table.name}"
+    statement = reveal(view.outputs)["statement"]
+    parsed = sqlglot.parse_one(statement, read="snowflake")
+    referenced = {exp.table_name(t).upper() for t in parsed.find_all(exp.Table)}
+    db, schema = run.exports["database"], run.exports["schema"]
+    assert referenced == {f"{db}.{schema}.{t}" for t in ("ECOMMERCE_EVENTS", "PRODUCTS", "CUSTOMERS")}
+
+
+def test_reference_data_is_loaded_after_its_table(run):
+    for seed_name, table_name in (
+        ("tables-seed-products", "tables-products"),
+        ("tables-seed-customers", "tables-customers"),
+    ):
+        seed = run.named(seed_name)
+        assert run.named(table_name).urn in seed.dependencies, f"{seed_name} must run after {table_name} exists"
+        assert reveal(seed.outputs)["execute"].startswith("INSERT OVERWRITE INTO"), "seeding must be re-runnable"
+
+
+def test_snowflake_access_policy_is_least_privilege(run):
+    bucket_arn = outputs(run, BUCKET)["arn"]
+    policy = json.loads(outputs(run, ROLE_POLICY)["policy"])
+    actions = set()
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        granted = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions.update(granted)
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for resource in resources:
+            assert resource.startswith(bucket_arn), f"policy grants access to {resource}, outside the events bucket"
+    assert actions == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation"}, (
+        f"Snowflake's role may only read: got {sorted(actions)}"
+    )
+    assert not any("*" in a for a in actions), "no wildcard actions"
+
+
+def test_bucket_is_private_encrypted_versioned_and_tls_only(run):
+    block = outputs(run, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        assert block[flag] is True, f"public access block {flag} must be on"
+    versioning = outputs(run, "aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning["versioningConfiguration"]["status"] == "Enabled"
+    sse = outputs(run, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in ("AES256", "aws:kms")
+    policy = json.loads(outputs(run, "aws:s3/bucketPolicy:BucketPolicy")["policy"])
+    deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, (
+        "non-TLS requests must be denied"
+    )
+
+
+def test_provider_enables_exactly_the_preview_resources_used(run):
+    provider = outputs(run, "pulumi:providers:snowflake")
+    enabled = json.loads(provider["previewFeaturesEnabled"])
+    used = {
+        TABLE: "snowflake_table_resource",
+        PIPE: "snowflake_pipe_resource",
+    }
+    assert set(enabled) == set(PREVIEW_FEATURES) == {used[t] for t in used if run.of_type(t)}
+    for credential in ("password", "privateKey", "privateKeyPassphrase", "token"):
+        assert credential not in provider, f"provider credential {credential} must come from the environment"
+
+
+def test_warehouse_costs_nothing_while_idle(run):
+    warehouse = outputs(run, "snowflake:index/warehouse:Warehouse")
+    assert warehouse["warehouseSize"] == "XSMALL"
+    assert warehouse["autoSuspend"] == 60
+    assert warehouse["initiallySuspended"] is True
+
+
+def test_dashboard_role_reads_only_the_view(run):
+    grants = [
+        reveal(r.outputs)
+        for r in run.of_type("snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
+    ]
+    privileges = sorted(p for g in grants for p in g["privileges"])
+    assert privileges == ["SELECT", "USAGE", "USAGE", "USAGE"], f"dashboard role grants: {privileges}"
+    select = next(g for g in grants if g["privileges"] == ["SELECT"])
+    assert select["onSchemaObject"]["objectType"] == "VIEW"
+    assert select["onSchemaObject"]["objectName"].endswith(".ENRICHED_EVENTS")
+    user = outputs(run, "snowflake:index/serviceUser:ServiceUser")
+    assert user["defaultRole"] == run.exports["dashboard_role"]
+
+
+def _longest_chain(run: ProgramRun) -> list[str]:
+    """Longest chain of dependent creates among custom resources (dependencies on components expand to children)."""
+    regs = run.registrations
+    children: dict[str, list[str]] = {}
+    for reg in regs.values():
+        children.setdefault(reg.parent, []).append(reg.urn)
+
+    def custom_descendants(urn: str) -> set[str]:
+        if regs[urn].custom:
+            return {urn}
+        return set().union(*(custom_descendants(c) for c in children.get(urn, [])))
+
+    memo: dict[str, list[str]] = {}
+
+    def chain(urn: str) -> list[str]:
+        if urn not in memo:
+            upstream = set().union(*(custom_descendants(d) for d in regs[urn].dependencies if d in regs))
+            longest = max((chain(u) for u in upstream), key=len, default=[])
+            memo[urn] = [*longest, urn]
+        return memo[urn]
+
+    return max((chain(u) for u, r in regs.items() if r.custom), key=len)
+
+
+def test_critical_path_does_not_grow_beyond_the_design(run):
+    path = [run.registrations[u].type for u in _longest_chain(run)]
+    assert len(path) <= len(DESIGNED_CRITICAL_PATH), (
+        f"critical path grew to {len(path)} dependent creates: {' -> '.join(path)}"
+    )
+    # The first step ties between the bucket and the external id (both feed the integration).
+    assert path[1:] == DESIGNED_CRITICAL_PATH[1:], f"critical path changed: {' -> '.join(path)}"
