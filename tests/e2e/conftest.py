@@ -255,8 +255,20 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEnv]:
         yield built
 
 
+class Worker:
+    """The local Snowpipe process of a session; tests may kill and restart it."""
+
+    def __init__(self, state_dir: Path):
+        self.state_dir = state_dir
+        self.process = start_worker(state_dir)
+
+    def restart(self) -> None:
+        stop_process(self.process)
+        self.process = start_worker(self.state_dir)
+
+
 @pytest.fixture(scope="session")
-def worker(env: LocalEnv) -> Iterator[subprocess.Popen]:
-    process = start_worker(env.state_dir)
-    yield process
-    stop_process(process)
+def worker(env: LocalEnv) -> Iterator[Worker]:
+    running = Worker(env.state_dir)
+    yield running
+    stop_process(running.process)
