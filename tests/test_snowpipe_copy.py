@@ -1,0 +1,194 @@
+"""The local Snowpipe's reading of the pipe's COPY and its Snowflake cast rules (no servers)."""
+
+from __future__ import annotations
+
+import gzip
+
+import orjson
+import pytest
+import sqlglot
+
+from infra import sql_source
+from local_stack import snowpipe
+from local_stack.snowpipe import CopyPlanError, RecordError, TargetColumn
+
+NAMESPACE = sql_source.Namespace("ECOMMERCE_POC", "ANALYTICS")
+
+
+def _table_columns() -> list[TargetColumn]:
+    return [TargetColumn(c.name, c.type, c.nullable) for c in sql_source.tables()["ECOMMERCE_EVENTS"].columns]
+
+
+@pytest.fixture(scope="module")
+def plan() -> snowpipe.CopyPlan:
+    copy = sql_source.pipe_copy_statement(NAMESPACE, "EVENTS_STAGE", "JSON_EVENTS")
+    return snowpipe.parse_copy(copy, _table_columns())
+
+
+def record(**fields: object) -> dict:
+    base = {
+        "event_id": "e1",
+        "event_type": "purchase",
+        "event_timestamp": "2025-01-01T10:00:00Z",
+        "customer_id": 7,
+        "product_id": 1001,
+        "quantity": 2,
+        "session_id": "s1",
+    }
+    base.update(fields)
+    return {k: v for k, v in base.items() if v is not ...}
+
+
+def ndjson(*records: object) -> bytes:
+    return b"\n".join(r if isinstance(r, bytes) else orjson.dumps(r) for r in records) + b"\n"
+
+
+# --------------------------------------------------------------------------
+# COPY parsing
+
+
+def test_the_pipes_copy_binds_every_column_in_table_order(plan: snowpipe.CopyPlan) -> None:
+    assert plan.table.upper() == "ECOMMERCE_POC.ANALYTICS.ECOMMERCE_EVENTS", f"target table: {plan.table}"
+    assert plan.on_error == "SKIP_FILE", "the pipe's ON_ERROR must be read from its COPY"
+    assert plan.file_format == "ECOMMERCE_POC.ANALYTICS.JSON_EVENTS", f"file format: {plan.file_format}"
+    assert plan.stage == "@ECOMMERCE_POC.ANALYTICS.EVENTS_STAGE", f"stage: {plan.stage}"
+    bound = [(c.target.name, c.source, c.path, c.cast, c.metadata) for c in plan.columns]
+    assert bound == [
+        ("EVENT_ID", "path", ("event_id",), "VARCHAR", None),
+        ("EVENT_TYPE", "path", ("event_type",), "VARCHAR", None),
+        ("EVENT_TIMESTAMP", "path", ("event_timestamp",), "TIMESTAMP", None),
+        ("CUSTOMER_ID", "path", ("customer_id",), "NUMBER", None),
+        ("PRODUCT_ID", "path", ("product_id",), "NUMBER", None),
+        ("QUANTITY", "path", ("quantity",), "NUMBER", None),
+        ("SESSION_ID", "path", ("session_id",), "VARCHAR", None),
+        ("RAW_EVENT", "record", (), "VARIANT", None),
+        ("SOURCE_FILE", "metadata", (), None, "METADATA$FILENAME"),
+        ("LOADED_AT", "metadata", (), None, "METADATA$START_SCAN_TIME"),
+    ], "the projection over $1 must map positionally onto ECOMMERCE_EVENTS"
+
+
+def test_insert_replaces_dollar_one_and_metadata(plan: snowpipe.CopyPlan) -> None:
+    sql = plan.insert_sql(
+        "/tmp/spool/x.json",
+        {"METADATA$FILENAME": "2025/01/it's.json", "METADATA$START_SCAN_TIME": "2025-01-01 00:00:00+00:00"},
+    )
+    assert "$1" not in sql and "METADATA$" not in sql, f"placeholders left in {sql}"
+    assert "read_json_objects('/tmp/spool/x.json')" in sql, "rows must come from the spooled file in one pass"
+    literals = {lit.name for lit in sqlglot.parse_one(sql, read="snowflake").find_all(sqlglot.exp.Literal)}
+    assert "2025/01/it's.json" in literals, f"file names must be quoted as SQL literals: {sql}"
+    assert "CAST(GET_PATH(RECORD, 'customer_id') AS DECIMAL(38, 0))" in sql, "the pipe's own casts must be kept"
+
+
+def test_column_list_and_nested_paths_are_supported() -> None:
+    columns = [TargetColumn("A", "VARCHAR", False), TargetColumn("B", "NUMBER(38,0)", True)]
+    plan = snowpipe.parse_copy("COPY INTO db.s.t (B, A) FROM (SELECT $1:x.y[1]::NUMBER, $1:z FROM @st)", columns)
+    assert [(c.target.name, c.path, c.cast) for c in plan.columns] == [
+        ("B", ("x", "y", 1), "NUMBER"),
+        ("A", ("z",), "VARIANT"),
+    ], "a COPY column list decides the order, nested paths keep their steps"
+    assert plan.on_error == "ABORT_STATEMENT", "without ON_ERROR a COPY aborts, as in Snowflake"
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("COPY INTO t FROM @st", "must select from a stage"),
+        ("COPY INTO t FROM (SELECT $1:a::VARCHAR FROM @st)", "selects 1 expressions for 2 columns"),
+        ("COPY INTO t FROM (SELECT $1:a, METADATA$FILE_ROW_NUMBER FROM @st)", "METADATA$FILE_ROW_NUMBER"),
+        ("COPY INTO t FROM (SELECT $1:a, UPPER($1:b) FROM @st)", "only $1"),
+        ("COPY INTO t FROM (SELECT $1:a, $1:b FROM @st) ON_ERROR = CONTINUE", "ON_ERROR = CONTINUE"),
+    ],
+)
+def test_copies_the_local_snowpipe_cannot_reproduce_are_refused(statement: str, message: str) -> None:
+    columns = [TargetColumn("A", "VARCHAR", True), TargetColumn("B", "VARCHAR", True)]
+    with pytest.raises(CopyPlanError, match=message.replace("$", r"\$")):
+        snowpipe.parse_copy(statement, columns)
+
+
+# --------------------------------------------------------------------------
+# Validation: Snowflake's casts
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, None),
+        ({"customer_id": "42"}, None),  # numeric string casts to NUMBER
+        ({"quantity": 2.0}, None),
+        ({"quantity": 0}, None),  # no CHECK constraint: loads as Snowflake would
+        ({"event_type": "wishlist"}, None),
+        ({"event_id": 12345}, None),  # VARCHAR takes any JSON value
+        ({"session_id": None}, None),  # nullable column
+        ({"session_id": ...}, None),
+        ({"event_timestamp": "2025-01-01T10:00:00+02:00"}, None),
+        ({"event_timestamp": "2025-01-01 10:00:00.123"}, None),
+        ({"event_timestamp": 1735725600}, None),  # epoch seconds
+        ({"customer_id": "abc"}, RecordError(1, "Numeric value 'abc' is not recognized", "CUSTOMER_ID")),
+        ({"product_id": True}, RecordError(1, "Failed to cast variant value true to FIXED", "PRODUCT_ID")),
+        ({"quantity": [1]}, RecordError(1, "Failed to cast variant value [1] to FIXED", "QUANTITY")),
+        ({"event_timestamp": "soon"}, RecordError(1, "Timestamp 'soon' is not recognized", "EVENT_TIMESTAMP")),
+        (
+            {"event_timestamp": 1.5},
+            RecordError(1, "Failed to cast variant value 1.5 to TIMESTAMP_NTZ", "EVENT_TIMESTAMP"),
+        ),
+        ({"event_id": ...}, RecordError(1, "NULL result in a non-nullable column EVENT_ID", "EVENT_ID")),
+        ({"quantity": None}, RecordError(1, "NULL result in a non-nullable column QUANTITY", "QUANTITY")),
+    ],
+)
+def test_cast_rules_follow_snowflake(plan: snowpipe.CopyPlan, fields: dict, expected: RecordError | None) -> None:
+    verdict = snowpipe.validate_records(ndjson(record(**fields)), plan)
+    assert verdict.error == expected, f"{fields}: expected {expected}, got {verdict.error}"
+    assert verdict.rows == (1 if expected is None else 0), f"{fields}: rows counted {verdict.rows}"
+
+
+def test_first_bad_line_is_reported_with_blank_lines_counted(plan: snowpipe.CopyPlan) -> None:
+    body = ndjson(record(), b"", b"   ", record(), b'{"event_id": ', record())
+    verdict = snowpipe.validate_records(body, plan)
+    assert verdict.error is not None and verdict.error.line == 5, f"line numbers count blank lines: {verdict}"
+    assert verdict.error.reason.startswith("Error parsing JSON"), verdict.error.reason
+
+
+def test_non_object_records_fail_on_the_first_required_column(plan: snowpipe.CopyPlan) -> None:
+    verdict = snowpipe.validate_records(b"[1, 2]\n", plan)
+    assert verdict.error == RecordError(1, "NULL result in a non-nullable column EVENT_ID", "EVENT_ID"), verdict
+
+
+def test_record_over_16_mib_is_refused(plan: snowpipe.CopyPlan) -> None:
+    line = orjson.dumps(record(padding="x" * snowpipe.MAX_RECORD_BYTES))
+    verdict = snowpipe.validate_records(line, plan)
+    assert verdict.error is not None and verdict.error.reason.startswith("Max LOB size"), verdict
+
+
+def test_empty_and_blank_files_have_zero_rows(plan: snowpipe.CopyPlan) -> None:
+    assert snowpipe.validate_records(b"", plan) == snowpipe.FileVerdict(0), "empty file: zero rows, no error"
+    assert snowpipe.validate_records(b"\n\n  \n", plan) == snowpipe.FileVerdict(0), "blank lines are not records"
+
+
+def test_non_ascii_and_invalid_utf8(plan: snowpipe.CopyPlan) -> None:
+    ok = snowpipe.validate_records(ndjson(record(session_id="東京-😀", note="é")), plan)
+    assert ok == snowpipe.FileVerdict(1), f"non-ASCII text is valid JSON: {ok}"
+    bad = snowpipe.validate_records(ndjson(record()).replace(b"s1", b"s\xff"), plan)
+    assert bad.error is not None and bad.error.line == 1, f"invalid UTF-8 must fail line 1: {bad}"
+
+
+# --------------------------------------------------------------------------
+# Files and notifications
+
+
+def test_decode_file_detects_gzip_by_magic_bytes_and_strips_bom() -> None:
+    text = b'{"a": 1}\n'
+    assert snowpipe.decode_file(gzip.compress(text), "AUTO", "no-extension") == text, "gzip found by magic bytes"
+    assert snowpipe.decode_file(text, "AUTO", "plain.gz") == text, "a plain file named .gz still reads as plain"
+    assert snowpipe.decode_file(b"\xef\xbb\xbf" + text, "AUTO", "bom.json") == text, "the BOM is skipped"
+    assert snowpipe.decode_file(gzip.compress(text), "NONE", "raw") == gzip.compress(text), "NONE never inflates"
+
+
+def test_truncated_gzip_is_a_file_error() -> None:
+    with pytest.raises(snowpipe._CastError, match="Error decompressing gzip"):
+        body = gzip.compress(b"".join(orjson.dumps({"n": i, "h": hash(str(i))}) + b"\n" for i in range(500)))
+        snowpipe.decode_file(body[: len(body) // 2], "AUTO", "cut.gz")
+
+
+def test_stage_prefix_gets_a_trailing_slash() -> None:
+    pipe = snowpipe.PipeSpec("P", "D", "S", "COPY", "q", "s3://bucket/events", "AUTO")
+    assert (pipe.bucket, pipe.prefix) == ("bucket", "events/"), "events2/x must not count as under events"
