@@ -147,7 +147,10 @@ def render_bundle(
     rendered: dict[str, str] = {}
     database_files = []
     for path, text in sorted(files.items()):
-        doc = yaml.safe_load(text)
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise SupersetImportError(f"superset_assets/{path} is not valid YAML: {err}") from err
         try:
             if path.startswith("databases/"):
                 database_files.append(path)
@@ -164,9 +167,7 @@ def render_bundle(
     return RenderedBundle(rendered, tuple(database_files))
 
 
-def _render_database_auth(
-    doc: dict[str, Any], connection: Mapping[str, Any], auth: str, passphrase: bool
-) -> None:
+def _render_database_auth(doc: dict[str, Any], connection: Mapping[str, Any], auth: str, passphrase: bool) -> None:
     extra = doc.setdefault("extra", {})
     engine_params = extra.setdefault("engine_params", {})
     connect_args = engine_params.setdefault("connect_args", {})
@@ -247,8 +248,7 @@ class SupersetClient:
         )
         if response.status_code in (400, 401, 403):
             raise SupersetLoginError(
-                f"Superset login failed for user {username} at {self.base_url}: "
-                "check supersetUsername/supersetPassword"
+                f"Superset login failed for user {username} at {self.base_url}: check supersetUsername/supersetPassword"
             )
         token = _json(response, "login").get("access_token")
         if response.status_code != 200 or not token:

@@ -86,13 +86,9 @@ def install() -> None:
     # statement, for server and in-process sessions alike.
     original = FakeSnowflakeCursor._transform
 
-    def _transform(
-        self: FakeSnowflakeCursor, expression: exp.Expression, params: Any
-    ) -> exp.Expression:
+    def _transform(self: FakeSnowflakeCursor, expression: exp.Expression, params: Any) -> exp.Expression:
         conn = self._conn
-        expression = expression.transform(
-            lambda e: replace_session_functions(e, conn), copy=False
-        )
+        expression = expression.transform(lambda e: replace_session_functions(e, conn), copy=False)
         return original(self, expression, params)
 
     FakeSnowflakeCursor._transform = _transform

@@ -81,9 +81,7 @@ def requirements_hash() -> str:
     return hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
 
 
-def _run_logged(
-    step: str, args: Sequence[str], log_path: Path, env: dict[str, str] | None = None
-) -> float:
+def _run_logged(step: str, args: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> float:
     """Run one long step with a spinner; its output goes to log_path, not the terminal."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -93,14 +91,10 @@ def _run_logged(
     ):
         log.write(f"\n$ {' '.join(args)}\n".encode())
         log.flush()
-        result = subprocess.run(
-            args, stdout=log, stderr=subprocess.STDOUT, env=env, check=False
-        )
+        result = subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
     elapsed = time.monotonic() - started
     if result.returncode != 0:
-        raise SupersetServerError(
-            f"{step} failed (exit {result.returncode}); see the log: {log_path}"
-        )
+        raise SupersetServerError(f"{step} failed (exit {result.returncode}); see the log: {log_path}")
     console.print(f"[green]✓[/] {step} ({elapsed:.0f} s)")
     return elapsed
 
@@ -108,11 +102,7 @@ def _run_logged(
 def install() -> bool:
     """Build .local/superset-venv from superset-requirements.txt. Returns False when already current."""
     wanted = requirements_hash()
-    if (
-        INSTALL_MARKER.exists()
-        and INSTALL_MARKER.read_text().strip() == wanted
-        and _bin("superset").exists()
-    ):
+    if INSTALL_MARKER.exists() and INSTALL_MARKER.read_text().strip() == wanted and _bin("superset").exists():
         return False
     if not _bin("python").exists():
         console.print(f"creating venv {VENV_DIR}")
@@ -257,9 +247,7 @@ def _port_free(port: int) -> bool:
 
 def healthy(port: int, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(
-            f"http://{HOST}:{port}/health", timeout=timeout
-        ) as response:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=timeout) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
@@ -292,9 +280,7 @@ def start(port: int = DEFAULT_PORT, workers: int = 1, timeout: float = 180.0) ->
     if pid_file.exists():
         pid = int(pid_file.read_text())
         if _alive(pid) and healthy(port):
-            console.print(
-                f"Superset already running on http://{HOST}:{port} (pid {pid})"
-            )
+            console.print(f"Superset already running on http://{HOST}:{port} (pid {pid})")
             return pid
         pid_file.unlink()
     if not _port_free(port):
@@ -333,15 +319,12 @@ def start(port: int = DEFAULT_PORT, workers: int = 1, timeout: float = 180.0) ->
             start_new_session=True,
         )
     pid_file.write_text(str(process.pid))
-    with console.status(
-        f"[bold]starting Superset on http://{HOST}:{port}[/] (log: {log_path})"
-    ):
+    with console.status(f"[bold]starting Superset on http://{HOST}:{port}[/] (log: {log_path})"):
         while not healthy(port):
             if process.poll() is not None:
                 pid_file.unlink(missing_ok=True)
                 raise SupersetServerError(
-                    f"Superset exited with code {process.returncode} while starting; log {log_path}:\n"
-                    f"{_tail(log_path)}"
+                    f"Superset exited with code {process.returncode} while starting; log {log_path}:\n{_tail(log_path)}"
                 )
             if time.monotonic() - started > timeout:
                 stop_pid(process.pid)
@@ -351,9 +334,7 @@ def start(port: int = DEFAULT_PORT, workers: int = 1, timeout: float = 180.0) ->
                     f"log {log_path}:\n{_tail(log_path)}"
                 )
             time.sleep(0.5)
-    console.print(
-        f"[green]✓[/] Superset up on http://{HOST}:{port} in {time.monotonic() - started:.1f} s"
-    )
+    console.print(f"[green]✓[/] Superset up on http://{HOST}:{port} in {time.monotonic() - started:.1f} s")
     return process.pid
 
 
@@ -390,17 +371,11 @@ def stop(port: int = DEFAULT_PORT) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m local_stack.superset_server", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m local_stack.superset_server", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser(
-        "install", help="build .local/superset-venv (cached by requirements hash)"
-    )
+    sub.add_parser("install", help="build .local/superset-venv (cached by requirements hash)")
     boot = sub.add_parser("bootstrap", help="metadata DB, roles, admin user (cached)")
-    boot.add_argument(
-        "--force", action="store_true", help="run the bootstrap steps again"
-    )
+    boot.add_argument("--force", action="store_true", help="run the bootstrap steps again")
     for name, helptext in (
         ("start", "start Superset and wait for /health"),
         ("stop", "stop a started Superset"),
@@ -422,16 +397,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "start":
             pid = start(args.port, args.workers)
             creds = credentials()
-            console.print(
-                f"pid {pid}; log in as {creds.username} (password in {CREDENTIALS_FILE})"
-            )
+            console.print(f"pid {pid}; log in as {creds.username} (password in {CREDENTIALS_FILE})")
             print(pid)
         elif args.command == "stop":
-            console.print(
-                "stopped"
-                if stop(args.port)
-                else f"no Superset started on port {args.port}"
-            )
+            console.print("stopped" if stop(args.port) else f"no Superset started on port {args.port}")
         elif args.command == "credentials":
             creds = credentials()
             print(json.dumps({"username": creds.username, "password": creds.password}))
