@@ -1,0 +1,111 @@
+"""The imported dashboard's charts, served by the real Superset over fakesnow, equal sql/dashboard_queries.sql."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+from infra import sql_source
+from infra.superset_import import SupersetImportProvider
+from local_stack import superset_server
+from tests.e2e.superset_stack import SupersetStack, import_props, superset_stack  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.e2e
+
+# chart name -> (query in sql/dashboard_queries.sql, chart column -> query column)
+SEED_CHARTS = {
+    "Total Revenue by Product Category": (
+        "total_revenue_by_product_category",
+        {"CATEGORY": "CATEGORY", "revenue": "REVENUE"},
+    ),
+    "Customer Segmentation by Age Group": (
+        "customer_segmentation_by_age_group",
+        {"AGE_GROUP": "AGE_GROUP", "purchasing_customers": "PURCHASING_CUSTOMERS", "revenue": "REVENUE"},
+    ),
+    "Top Products by Sales Volume": (
+        "top_products_by_sales_volume",
+        {"PRODUCT_NAME": "PRODUCT_NAME", "units_sold": "UNITS_SOLD"},
+    ),
+    "Revenue by Customer Location": (
+        "revenue_by_customer_location",
+        {"LOCATION": "LOCATION", "revenue": "REVENUE"},
+    ),
+}
+
+
+def _normalise(value: Any) -> Any:
+    # fakesnow returns SUM over NUMBER as float, Snowflake as Decimal: compare
+    # money to the cent.
+    if isinstance(value, int | float) or type(value).__name__ == "Decimal":
+        return round(float(value), 2)
+    return value
+
+
+def _query_rows(stack: SupersetStack, query_name: str) -> list[dict[str, Any]]:
+    with stack.connect() as connection:
+        cursor = connection.cursor()
+        cursor.execute(sql_source.dashboard_queries()[query_name])
+        names = [d[0].upper() for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _chart_rows(stack: SupersetStack, chart_id: int) -> list[dict[str, Any]]:
+    response = stack.api().get(f"{stack.superset_url}/api/v1/chart/{chart_id}/data/", timeout=60)
+    assert response.status_code == 200, f"chart {chart_id} data: {response.status_code} {response.text[:500]}"
+    result = response.json()["result"][0]
+    assert not result.get("error"), f"chart {chart_id} query failed: {result['error']}"
+    return result["data"]
+
+
+@pytest.mark.parametrize("chart_name", list(SEED_CHARTS))
+def test_chart_matches_dashboard_query(superset_stack: SupersetStack, chart_name: str) -> None:  # noqa: F811
+    query_name, columns = SEED_CHARTS[chart_name]
+    chart_id = superset_stack.outputs["chart_ids"].get(chart_name)
+    assert chart_id, f"chart {chart_name!r} is not on the imported dashboard: {superset_stack.outputs['chart_ids']}"
+
+    expected = [{c: _normalise(row[q]) for c, q in columns.items()} for row in _query_rows(superset_stack, query_name)]
+    actual = [{c: _normalise(row.get(c)) for c in columns} for row in _chart_rows(superset_stack, chart_id)]
+
+    assert expected, f"sql query {query_name} returned no rows: the seed data has no purchases?"
+    assert actual == expected, (
+        f"chart {chart_name!r} (id {chart_id}) differs from sql/dashboard_queries.sql {query_name}:\n"
+        f"chart: {actual}\nsql:   {expected}"
+    )
+
+
+def test_live_chart_counts_every_recent_event(superset_stack: SupersetStack) -> None:  # noqa: F811
+    chart_id = superset_stack.outputs["chart_ids"]["Live Events and Revenue per Minute"]
+    rows = _chart_rows(superset_stack, chart_id)
+    with superset_stack.connect() as connection:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT COUNT(*), SUM(CASE WHEN EVENT_TYPE = 'purchase' THEN PRICE * QUANTITY END) FROM ENRICHED_EVENTS"
+        )
+        events, revenue = cursor.fetchone()
+    # All seeded events are 1-50 minutes old: inside the chart's 60-minute window.
+    assert sum(r["events"] for r in rows) == events, f"live chart per-minute events {rows[:3]}... != {events}"
+    charted_revenue = sum(r["revenue"] for r in rows if r["revenue"] is not None)
+    assert math.isclose(charted_revenue, float(revenue), abs_tol=0.01), f"{charted_revenue} != {revenue}"
+    assert len(rows) > 10, f"expected one point per minute over ~50 minutes, got {len(rows)}"
+
+
+def test_dashboard_refreshes_itself(superset_stack: SupersetStack) -> None:  # noqa: F811
+    response = superset_stack.api().get(
+        f"{superset_stack.superset_url}/api/v1/dashboard/{superset_stack.outputs['dashboard_id']}", timeout=30
+    )
+    assert response.status_code == 200, response.text[:300]
+    metadata = json.loads(response.json()["result"]["json_metadata"])
+    assert 0 < metadata.get("refresh_frequency", 0) <= 30, f"dashboard refresh_frequency: {metadata}"
+    assert superset_stack.outputs["dashboard_url"].endswith("/superset/dashboard/ecommerce-live/")
+
+
+def test_reimport_is_idempotent(superset_stack: SupersetStack) -> None:  # noqa: F811
+    provider = SupersetImportProvider(retries=2, backoff=0.1)
+    props = import_props(superset_stack.superset_url, superset_server.credentials(), superset_stack.snowflake_port)
+    assert not provider.diff("id", superset_stack.outputs, props).changes, "unchanged inputs must not re-import"
+    again = provider.update("id", superset_stack.outputs, props).outs
+    assert again["chart_ids"] == superset_stack.outputs["chart_ids"], "overwrite import must keep the chart ids"
+    assert again["dashboard_id"] == superset_stack.outputs["dashboard_id"]
