@@ -1,0 +1,177 @@
+"""Starting, tracking and stopping the local stack's background processes.
+
+Every process the stack starts is recorded (name, PID, port) in
+.local/processes.json, so `make local-down` stops exactly those, by PID,
+and can check that their ports are free again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PROCESSES_FILE = "processes.json"
+
+
+class LocalStackError(RuntimeError):
+    """The local stack cannot start or stop; the message says why and what to do."""
+
+
+@dataclass
+class TrackedProcess:
+    name: str
+    pid: int
+    port: int | None
+    log: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        # Connections left in TIME_WAIT by a stopped server do not make the
+        # port busy: servers bind with SO_REUSEADDR, and so does this probe.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def choose_port(requested: int, variable: str, what: str) -> int:
+    """`requested` if free (0 picks any free port); a clear error if it is taken."""
+    if requested == 0:
+        return free_port()
+    if not port_is_free(requested):
+        raise LocalStackError(
+            f"port {requested} for {what} is already in use on 127.0.0.1: stop what uses it "
+            f"(`make local-down` if it is an earlier stack) or choose another with {variable}=<port> "
+            "(0 = any free port)"
+        )
+    return requested
+
+
+def read_tracked(state_dir: Path) -> list[TrackedProcess]:
+    path = state_dir / PROCESSES_FILE
+    if not path.exists():
+        return []
+    return [TrackedProcess(**entry) for entry in json.loads(path.read_text())]
+
+
+def _write_tracked(state_dir: Path, tracked: list[TrackedProcess]) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / PROCESSES_FILE).write_text(json.dumps([asdict(t) for t in tracked], indent=2))
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child is gone for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def start(state_dir: Path, name: str, command: list[str], port: int | None, env: dict | None = None) -> TrackedProcess:
+    """Starts `command` in its own session (so it can be stopped with its children), logging to .local/<name>.log."""
+    log_path = state_dir / f"{name}.log"
+    with open(log_path, "wb") as log:
+        try:
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
+            )
+        except FileNotFoundError as err:
+            raise LocalStackError(
+                f"cannot start {name}: {command[0]} not found. Run `make setup` to install the local stack's tools"
+            ) from err
+    return track(state_dir, name, process.pid, port, str(log_path))
+
+
+def track(state_dir: Path, name: str, pid: int, port: int | None, log: str) -> TrackedProcess:
+    """Records a process started elsewhere (e.g. Superset's own launcher) so `down` stops it too."""
+    tracked = TrackedProcess(name=name, pid=pid, port=port, log=log)
+    _write_tracked(state_dir, [*read_tracked(state_dir), tracked])
+    return tracked
+
+
+def wait_ready(tracked: TrackedProcess, ready: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(tracked.pid):
+            raise LocalStackError(
+                f"{tracked.name} exited during start-up; last lines of {tracked.log}:\n{tail(tracked.log)}"
+            )
+        try:
+            if ready():
+                return
+        except OSError:
+            pass  # still starting: connection refused
+        time.sleep(0.1)
+    raise LocalStackError(
+        f"{tracked.name} was not ready after {timeout:.0f} s; see {tracked.log}:\n{tail(tracked.log)}"
+    )
+
+
+def tail(path: str, lines: int = 15) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop_all(state_dir: Path, timeout: float = 15.0) -> list[str]:
+    """Stops every tracked process (SIGTERM, then SIGKILL), newest first; returns what was stopped."""
+    tracked = read_tracked(state_dir)
+    stopped = []
+    for process in reversed(tracked):
+        if not alive(process.pid):
+            continue
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + timeout
+        while alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+        stopped.append(f"{process.name} (pid {process.pid})")
+    busy = [p for p in tracked if p.port and not _wait_port_free(p.port)]
+    if busy:
+        raise LocalStackError(
+            "stopped the stack but these ports are still in use: " + ", ".join(f"{p.port} ({p.name})" for p in busy)
+        )
+    _write_tracked(state_dir, [])
+    return stopped
+
+
+def _wait_port_free(port: int, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_is_free(port):
+            return True
+        time.sleep(0.1)
+    return False

@@ -1,0 +1,35 @@
+"""The local Snowflake: a fakesnow server with our compatibility shims installed.
+
+`python -m local_stack.snowflake_server --port P` serves the Snowflake wire
+protocol on 127.0.0.1:P until SIGTERM/SIGINT. All sessions (deploy, Snowpipe
+worker, Superset) share one in-memory DuckDB that lives as long as the
+process: every `make local-up` starts from empty databases, which fakesnow
+needs (it creates a catalog for any database name a session mentions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+import fakesnow
+
+from local_stack import fakesnow_compat
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+
+    fakesnow_compat.install()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with fakesnow.server(port=args.port, host="127.0.0.1"):
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()
