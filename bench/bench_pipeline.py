@@ -166,13 +166,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="freshness: how long to trickle files")
     parser.add_argument("--files-per-second", type=float, default=10, help="freshness: file rate")
     parser.add_argument("--events-per-file", type=int, default=20, help="freshness: events in each small file")
+    parser.add_argument("--state-dir", type=Path, help="keep the stack's state and logs here (default: a temp dir)")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-freshness", action="store_true")
     args = parser.parse_args()
 
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as scratch:
-        state_dir = Path(scratch) / "state"
+        state_dir = args.state_dir or Path(scratch) / "state"
         with local_env(state_dir) as env:
             worker = start_worker(state_dir)
             try:
