@@ -168,11 +168,10 @@ def render_bundle(
 
 
 def _render_database_auth(doc: dict[str, Any], connection: Mapping[str, Any], auth: str, passphrase: bool) -> None:
-    extra = doc.setdefault("extra", {})
-    engine_params = extra.setdefault("engine_params", {})
-    connect_args = engine_params.setdefault("connect_args", {})
     emulator = {f: connection[f] for f in EMULATOR_FIELDS if connection.get(f) not in (None, "")}
     if emulator:
+        engine_params = doc.setdefault("extra", {}).setdefault("engine_params", {})
+        connect_args = engine_params.setdefault("connect_args", {})
         connect_args.update(emulator)
         if "port" in connect_args:
             connect_args["port"] = int(connect_args["port"])

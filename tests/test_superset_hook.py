@@ -1,0 +1,435 @@
+"""The Superset import hook (infra/superset_import.py) against a small local HTTP server playing Superset.
+
+Fast: no Superset, no Snowflake. The stand-in speaks the four endpoints the
+provider uses (login, csrf_token, assets/import, dashboard + its charts) and
+records what it received, so the tests can look at the real HTTP traffic.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+
+from infra.dashboards import EmulatorEndpoint, SupersetDashboards, SupersetDashboardsArgs
+from infra.superset_import import (
+    SupersetImportError,
+    SupersetImportProvider,
+    SupersetLoginError,
+    read_asset_files,
+    render_bundle,
+)
+
+USERNAME = "importer"
+PASSWORD = "superset-pass-6f1c"
+PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nMIIsecret-key-body-93ab\n-----END PRIVATE KEY-----\n"
+PASSPHRASE = "key-passphrase-1d2e"
+SEED_CHART_NAMES = {
+    "Total Revenue by Product Category",
+    "Customer Segmentation by Age Group",
+    "Top Products by Sales Volume",
+    "Revenue by Customer Location",
+}
+CONNECTION = {
+    "account": "MYORG-MYACCOUNT",
+    "user": "ECOMMERCE_POC_DASHBOARD",
+    "role": "ECOMMERCE_POC_DASHBOARD_READER",
+    "warehouse": "ECOMMERCE_POC_WH",
+    "database": "ECOMMERCE_POC",
+    "schema": "ANALYTICS",
+}
+
+
+@dataclass
+class FakeSuperset:
+    """What the stand-in received, and how it should misbehave."""
+
+    unavailable_first: int = 0  # answer 503 to this many requests first
+    requests_seen: int = 0
+    imports: list[dict[str, Any]] = field(default_factory=list)
+    charts: dict[str, int] = field(default_factory=dict)
+
+
+def _handler(state: FakeSuperset) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+        def _send(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _unavailable(self) -> bool:
+            state.requests_seen += 1
+            if state.requests_seen <= state.unavailable_first:
+                self._send(503, {"message": "starting"})
+                return True
+            return False
+
+        def _authorised(self, csrf: bool = False) -> bool:
+            ok = self.headers.get("Authorization") == "Bearer jwt-token"
+            if csrf:
+                ok = ok and self.headers.get("X-CSRFToken") == "csrf-token" and bool(self.headers.get("Referer"))
+            if not ok:
+                self._send(401, {"msg": "missing token"})
+            return ok
+
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+
+        def do_POST(self) -> None:
+            if self._unavailable():
+                return
+            if self.path == "/api/v1/security/login":
+                body = json.loads(self._body())
+                if (body.get("username"), body.get("password")) != (USERNAME, PASSWORD):
+                    self._send(401, {"message": "Not authorized"})
+                else:
+                    self._send(200, {"access_token": "jwt-token"})
+            elif self.path == "/api/v1/assets/import/":
+                if not self._authorised(csrf=True):
+                    return
+                raw = b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n" + self._body()
+                message = BytesParser(policy=HTTP).parsebytes(raw)
+                form = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
+                received = {
+                    name: part.get_payload(decode=True) if name == "bundle" else part.get_content()
+                    for name, part in form.items()
+                }
+                state.imports.append(received)
+                with zipfile.ZipFile(io.BytesIO(received["bundle"])) as bundle:
+                    names = [yaml.safe_load(bundle.read(n))["slice_name"] for n in bundle.namelist() if "/charts/" in n]
+                state.charts = {name: number for number, name in enumerate(sorted(names), start=1)}
+                self._send(200, {"message": "OK"})
+            else:
+                self._send(404, {"message": "Not found"})
+
+        def do_GET(self) -> None:
+            if self._unavailable() or not self._authorised():
+                return
+            if self.path == "/api/v1/security/csrf_token/":
+                self._send(200, {"result": "csrf-token"})
+            elif self.path == "/api/v1/dashboard/ecommerce-live":
+                self._send(200, {"result": {"id": 7, "slug": "ecommerce-live"}})
+            elif self.path == "/api/v1/dashboard/7/charts":
+                self._send(200, {"result": [{"slice_name": n, "id": i} for n, i in state.charts.items()]})
+            else:
+                self._send(404, {"message": "Not found"})
+
+    return Handler
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(state: FakeSuperset, port: int = 0) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(state))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def superset() -> Iterator[tuple[str, FakeSuperset]]:
+    state = FakeSuperset()
+    server = _serve(state)
+    yield f"http://127.0.0.1:{server.server_port}", state
+    server.shutdown()
+    server.server_close()
+
+
+def _props(url: str, **overrides: Any) -> dict[str, Any]:
+    props = {
+        "superset_url": url,
+        "superset_username": USERNAME,
+        "superset_password": PASSWORD,
+        "connection": dict(CONNECTION),
+        "private_key": PRIVATE_KEY,
+        "private_key_passphrase": PASSPHRASE,
+        "database_password": None,
+        "asset_files": read_asset_files(),
+    }
+    props.update(overrides)
+    return props
+
+
+def _provider() -> SupersetImportProvider:
+    return SupersetImportProvider(retries=4, backoff=0.05, timeout=10)
+
+
+# ------------------------------------------------------------------ bundle structure
+
+
+def test_bundle_structure_links_every_asset_by_uuid() -> None:
+    bundle = render_bundle(read_asset_files(), CONNECTION, "keypair")
+    docs = {path: yaml.safe_load(text) for path, text in bundle.files.items()}
+    databases = {d["uuid"]: p for p, d in docs.items() if p.startswith("databases/")}
+    datasets = {d["uuid"]: d for p, d in docs.items() if p.startswith("datasets/")}
+    charts = {d["uuid"]: d for p, d in docs.items() if p.startswith("charts/")}
+    dashboards = [d for p, d in docs.items() if p.startswith("dashboards/")]
+
+    assert docs["metadata.yaml"]["type"] == "assets", "metadata.yaml must declare type: assets for /assets/import/"
+    names = {c["slice_name"] for c in charts.values()}
+    assert names >= SEED_CHART_NAMES, f"seed charts missing from superset_assets/charts: {SEED_CHART_NAMES - names}"
+    for dataset in datasets.values():
+        assert dataset["database_uuid"] in databases, f"dataset {dataset['table_name']} points to an unknown database"
+        assert dataset["catalog"] == CONNECTION["database"], "dataset catalog must be the database (three-part names)"
+        assert dataset["schema"] == CONNECTION["schema"]
+    for chart in charts.values():
+        assert chart["dataset_uuid"] in datasets, f"chart {chart['slice_name']!r} points to an unknown dataset"
+        context = json.loads(chart["query_context"])
+        assert context["queries"], f"chart {chart['slice_name']!r}: query_context has no query"
+        metrics = {m["metric_name"] for d in datasets.values() for m in d["metrics"]}
+        used = set(context["queries"][0]["metrics"])
+        assert used <= metrics, f"chart {chart['slice_name']!r} uses metrics the dataset lacks: {used - metrics}"
+
+    assert len(dashboards) == 1, "exactly one dashboard expected"
+    position = dashboards[0]["position"]
+    chart_nodes = [n for n in position.values() if isinstance(n, dict) and n.get("type") == "CHART"]
+    placed = {n["meta"]["uuid"] for n in chart_nodes}
+    for node in chart_nodes:
+        assert node["meta"]["uuid"] in charts, f"dashboard node {node['id']} points to no chart"
+        for parent in node["parents"]:
+            assert parent in position, f"dashboard node {node['id']} has unknown parent {parent}"
+    assert placed == set(charts), f"charts not on the dashboard: {set(charts) - placed}"
+    assert 0 < dashboards[0]["metadata"]["refresh_frequency"] <= 30, "the live dashboard must refresh itself"
+
+
+def test_rendering_fills_the_connection_and_nothing_else() -> None:
+    local = {**CONNECTION, "host": "127.0.0.1", "port": "4567", "protocol": "http"}
+    bundle = render_bundle(read_asset_files(), local, "password")
+    database = yaml.safe_load(next(t for p, t in bundle.files.items() if p.startswith("databases/")))
+    assert database["sqlalchemy_uri"] == (
+        "snowflake://ECOMMERCE_POC_DASHBOARD:XXXXXXXXXX@MYORG-MYACCOUNT/ECOMMERCE_POC/ANALYTICS"
+        "?role=ECOMMERCE_POC_DASHBOARD_READER&warehouse=ECOMMERCE_POC_WH"
+    )
+    connect_args = database["extra"]["engine_params"]["connect_args"]
+    assert connect_args["host"] == "127.0.0.1" and connect_args["port"] == 4567 and connect_args["protocol"] == "http"
+    assert all("${" not in text for text in bundle.files.values()), "a ${placeholder} was left unrendered"
+
+    cloud = render_bundle(read_asset_files(), CONNECTION, "keypair")
+    cloud_db = yaml.safe_load(next(t for p, t in cloud.files.items() if p.startswith("databases/")))
+    assert "connect_args" not in cloud_db["extra"]["engine_params"], "cloud connection must not get emulator args"
+    assert json.loads(cloud_db["masked_encrypted_extra"])["auth_method"] == "keypair"
+    others = {p: t for p, t in cloud.files.items() if not p.startswith(("databases/", "datasets/"))}
+    assert others == {p: t for p, t in bundle.files.items() if p in others}, "only the connection may differ"
+
+
+# ------------------------------------------------------------------ create, secrets
+
+
+def test_create_imports_and_keeps_secrets_out_of_bundle_and_outputs(superset: tuple[str, FakeSuperset]) -> None:
+    url, state = superset
+    result = _provider().create(_props(url))
+
+    assert len(state.imports) == 1, "one import request expected"
+    sent = state.imports[0]
+    assert sent["overwrite"] == "true"
+    with zipfile.ZipFile(io.BytesIO(sent["bundle"])) as bundle:
+        contents = b"".join(bundle.read(name) for name in bundle.namelist()).decode()
+    for secret in (PRIVATE_KEY.splitlines()[1], PASSPHRASE, PASSWORD):
+        assert secret not in contents, f"secret {secret[:6]}... leaked into the bundle"
+        assert secret not in json.dumps(result.outs), f"secret {secret[:6]}... leaked into the outputs"
+    extra_secrets = json.loads(sent["encrypted_extra_secrets"])
+    (db_path,) = extra_secrets
+    assert db_path.startswith("databases/"), f"secrets keyed by bundle path, got {db_path}"
+    assert extra_secrets[db_path] == {
+        "$.auth_params.privatekey_body": PRIVATE_KEY,
+        "$.auth_params.privatekey_pass": PASSPHRASE,
+    }
+    assert result.outs["dashboard_url"] == f"{url}/superset/dashboard/ecommerce-live/"
+    assert result.outs["dashboard_id"] == 7
+    assert set(result.outs["chart_ids"]) >= SEED_CHART_NAMES
+    assert set(result.outs) == {
+        "superset_url",
+        "content_hash",
+        "credentials_fingerprint",
+        "dashboard_uuid",
+        "dashboard_id",
+        "dashboard_url",
+        "chart_ids",
+    }, "outputs hold only hashes, the URL and ids"
+
+
+def test_password_auth_sends_the_password_in_the_passwords_field(superset: tuple[str, FakeSuperset]) -> None:
+    url, state = superset
+    _provider().create(_props(url, private_key=None, private_key_passphrase=None, database_password="db-pw-77"))
+    sent = state.imports[0]
+    assert "encrypted_extra_secrets" not in sent
+    assert list(json.loads(sent["passwords"]).values()) == ["db-pw-77"]
+    with zipfile.ZipFile(io.BytesIO(sent["bundle"])) as bundle:
+        assert all(b"db-pw-77" not in bundle.read(n) for n in bundle.namelist()), "password leaked into the bundle"
+
+
+# ------------------------------------------------------------------ diff
+
+
+def test_diff_reports_only_real_changes(superset: tuple[str, FakeSuperset]) -> None:
+    url, _state = superset
+    provider = _provider()
+    olds = provider.create(_props(url)).outs
+
+    assert not provider.diff("id", olds, _props(url)).changes, "same inputs must not re-import"
+    assert not provider.diff("id", olds, _props(url + "/")).changes, "a trailing slash is the same Superset"
+    assert not provider.diff("id", olds, _props(url, superset_password="rotated")).changes, (
+        "a new Superset password changes nothing in Superset's content"
+    )
+
+    files = read_asset_files()
+    chart = next(p for p in files if p.startswith("charts/"))
+    edited = {**files, chart: files[chart].replace("row_limit: 100", "row_limit: 50")}
+    assert edited != files, f"test edit did not apply to {chart}"
+    assert provider.diff("id", olds, _props(url, asset_files=edited)).changes, "an edited chart must re-import"
+    assert provider.diff("id", olds, _props(url, connection={**CONNECTION, "warehouse": "OTHER_WH"})).changes, (
+        "a new warehouse must re-import"
+    )
+    assert provider.diff("id", olds, _props(url, private_key=PRIVATE_KEY + "\n")).changes, (
+        "a rotated private key must re-import"
+    )
+    assert provider.diff("id", olds, _props("http://127.0.0.1:1")).changes, "another Superset must re-import"
+
+
+# ------------------------------------------------------------------ availability and errors
+
+
+def test_retries_while_superset_answers_503_then_succeeds() -> None:
+    state = FakeSuperset(unavailable_first=3)
+    server = _serve(state)
+    try:
+        result = _provider().create(_props(f"http://127.0.0.1:{server.server_port}"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert state.requests_seen > 3, "the provider gave up before Superset was ready"
+    assert result.outs["dashboard_id"] == 7
+
+
+def test_retries_while_superset_is_not_listening_yet() -> None:
+    port = _free_port()
+    state = FakeSuperset()
+    servers: list[ThreadingHTTPServer] = []
+    starter = threading.Timer(0.4, lambda: servers.append(_serve(state, port)))
+    starter.start()
+    try:
+        started = time.monotonic()
+        result = SupersetImportProvider(retries=8, backoff=0.1, timeout=10).create(_props(f"http://127.0.0.1:{port}"))
+    finally:
+        starter.join()
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert time.monotonic() - started >= 0.3, "the import cannot have succeeded before Superset listened"
+    assert result.outs["dashboard_id"] == 7
+
+
+def test_unreachable_superset_fails_naming_the_url() -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    with pytest.raises(SupersetImportError, match="unreachable") as error:
+        SupersetImportProvider(retries=2, backoff=0.01, timeout=2).create(_props(url))
+    assert url in str(error.value), f"error must name the URL: {error.value}"
+
+
+def test_superset_that_stays_unavailable_fails_clearly() -> None:
+    state = FakeSuperset(unavailable_first=1000)
+    server = _serve(state)
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with pytest.raises(SupersetImportError) as error:
+            SupersetImportProvider(retries=2, backoff=0.01, timeout=2).create(_props(url))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert url in str(error.value) and "503" in str(error.value), f"unclear error: {error.value}"
+
+
+def test_wrong_credentials_fail_with_a_login_error(superset: tuple[str, FakeSuperset]) -> None:
+    url, state = superset
+    with pytest.raises(SupersetLoginError) as error:
+        _provider().create(_props(url, superset_password="wrong"))
+    message = str(error.value)
+    assert f"Superset login failed for user {USERNAME} at {url}" in message, message
+    assert "supersetUsername/supersetPassword" in message, message
+    assert "wrong" not in message.replace("wrong credentials", ""), "the password must not be echoed"
+    assert not state.imports, "nothing may be imported without a login"
+
+
+def test_secrets_are_unwrapped_from_pulumi_secret_values(superset: tuple[str, FakeSuperset]) -> None:
+    url, state = superset
+
+    def secret(value: str) -> dict[str, str]:
+        return {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": value}
+
+    _provider().create(_props(url, superset_password=secret(PASSWORD), private_key=secret(PRIVATE_KEY)))
+    sent = json.loads(state.imports[0]["encrypted_extra_secrets"])
+    assert next(iter(sent.values()))["$.auth_params.privatekey_body"] == PRIVATE_KEY
+
+
+# ------------------------------------------------------------------ component on the mock runtime
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        return f"{args.name}-id", args.inputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def test_component_registers_the_import_with_secret_credentials() -> None:
+    mocks = _Mocks()
+    pulumi.runtime.set_mocks(mocks, preview=False)
+
+    @pulumi.runtime.test
+    def build() -> Any:
+        dashboards = SupersetDashboards(
+            "dashboards",
+            SupersetDashboardsArgs(
+                superset_url="https://superset.example.com",
+                superset_username=USERNAME,
+                superset_password=pulumi.Output.secret(PASSWORD),
+                snowflake_account="MYORG-MYACCOUNT",
+                snowflake_user="ECOMMERCE_POC_DASHBOARD",
+                snowflake_role="ECOMMERCE_POC_DASHBOARD_READER",
+                snowflake_warehouse="ECOMMERCE_POC_WH",
+                snowflake_database="ECOMMERCE_POC",
+                snowflake_schema="ANALYTICS",
+                snowflake_private_key=PRIVATE_KEY,
+                emulator=EmulatorEndpoint("127.0.0.1", 4567),
+            ),
+        )
+        return dashboards.content_hash.apply(lambda _: None)
+
+    build()
+    by_type = {r.typ: r for r in mocks.resources}
+    assert "ecommerce:dashboards:SupersetDashboards" in by_type, f"component type token: {list(by_type)}"
+    imported = by_type["pulumi-python:dynamic/superset:AssetsImport"]
+    for key in ("superset_password", "private_key"):
+        value = imported.inputs[key]
+        assert isinstance(value, dict) and value.get("value") in (PASSWORD, PRIVATE_KEY), (
+            f"dynamic resource input {key} must be a secret, got {type(value)}"
+        )
+    assert imported.inputs["connection"]["port"] == 4567
+    assert "metadata.yaml" in imported.inputs["asset_files"]
