@@ -1,0 +1,71 @@
+# The two commands the README starts with:
+#   make demo   - the whole pipeline on this machine, live, until Ctrl-C
+#   make test   - every test, end-to-end ones included
+# Everything they need is installed by `make setup` (run by both).
+
+SHELL := /bin/bash
+PY := .venv/bin/python
+REQS_HASH := $(shell sha256sum requirements.txt | cut -c1-12)
+VENV_STAMP := .venv/.installed-$(REQS_HASH)
+
+# Local stack knobs, passed to local_stack.cli through the environment.
+export SUPERSET ?= 1
+export MOTO_PORT ?= 0
+export SNOWFLAKE_PORT ?= 0
+export SUPERSET_PORT ?= 8088
+
+.PHONY: setup superset-setup browser demo local-up local-status local-down test test-fast lint bench clean
+
+setup: $(VENV_STAMP)
+
+$(VENV_STAMP): requirements.txt
+	@test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/pip install --quiet --upgrade pip
+	.venv/bin/pip install --quiet -r requirements.txt
+	@rm -f .venv/.installed-* && touch $@
+
+# Superset lives in its own venv (.local/superset-venv); cached after the first run.
+superset-setup: setup
+	$(PY) -m local_stack.superset_server install
+	$(PY) -m local_stack.superset_server bootstrap
+
+# Headless Chromium for the browser test (Debian packages; needs root or sudo).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing Debian chromium + chromium-driver for the browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+demo: setup
+	@if [ "$(SUPERSET)" = 1 ]; then $(MAKE) --no-print-directory superset-setup; fi
+	$(PY) -m local_stack.cli demo
+
+local-up: setup
+	@if [ "$(SUPERSET)" = 1 ]; then $(MAKE) --no-print-directory superset-setup; fi
+	$(PY) -m local_stack.cli up
+
+local-status: setup
+	@$(PY) -m local_stack.cli status
+
+local-down:
+	@$(PY) -m local_stack.cli down
+
+test: setup superset-setup browser lint
+	$(PY) -m pytest
+
+# Unit and mock-runtime tests only (no emulators, Superset or browser): seconds.
+test-fast: setup
+	$(PY) -m pytest -m "not e2e"
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/sqlfluff lint sql/
+	.venv/bin/actionlint
+
+bench: setup
+	$(PY) bench/bench_pipeline.py
+
+clean: local-down
+	rm -rf .local .pytest_cache .ruff_cache

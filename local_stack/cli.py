@@ -1,0 +1,138 @@
+"""`python -m local_stack.cli up|down|status|demo`: what the Makefile's local targets run."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from local_stack import processes, stack
+from local_stack.processes import LocalStackError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console(stderr=True)
+StateDir = Annotated[Path, typer.Option(help="where the local stack keeps its state and logs")]
+
+
+def _fail(err: Exception) -> None:
+    console.print(f"[bold red]error:[/] {err}")
+    raise typer.Exit(1)
+
+
+def _progress(message: str) -> None:
+    console.print(f"[cyan]•[/] {message}")
+
+
+@app.command()
+def up(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
+    """Start emulators (+ Superset unless SUPERSET=0), deploy the program, start the Snowpipe worker."""
+    try:
+        endpoints = stack.up(stack.LocalStackSettings.from_environment(state_dir), progress=_progress)
+    except LocalStackError as err:
+        _fail(err)
+    _print_endpoints(endpoints, state_dir)
+
+
+def _print_endpoints(endpoints: dict[str, Any], state_dir: Path) -> None:
+    console.print(f"[green]local stack running[/]; endpoints in {state_dir / 'endpoints.json'}")
+    console.print(f"  S3 (moto):         {endpoints['s3_endpoint_url']}  bucket {endpoints['bucket']}")
+    sf = endpoints["snowflake"]
+    console.print(f"  Snowflake (fake):  {sf['protocol']}://{sf['host']}:{sf['port']}  {sf['database']}.{sf['schema']}")
+    if endpoints.get("superset_url"):
+        console.print(
+            f"  Dashboard:         {endpoints['superset_url']}/superset/dashboard/ecommerce-live/  "
+            f"(login {endpoints['superset_username']} / {endpoints['superset_password']}, local only)"
+        )
+
+
+@app.command()
+def down(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
+    """Stop every process the local stack started."""
+    try:
+        stopped = stack.down(state_dir)
+    except LocalStackError as err:
+        _fail(err)
+    console.print("stopped " + (", ".join(stopped) if stopped else "nothing (no local stack was running)"))
+
+
+@app.command()
+def status(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
+    """JSON on stdout: per pipe, every file seen with rows loaded or the error that made it skip."""
+    from local_stack import snowpipe
+
+    try:
+        stack.read_endpoints(state_dir)
+        report = snowpipe.status(state_dir)
+    except LocalStackError as err:
+        _fail(err)
+    json.dump(report, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+@app.command()
+def demo(
+    state_dir: StateDir = stack.DEFAULT_STATE_DIR,
+    rate: Annotated[float, typer.Option(help="events per second the producer sends")] = 200.0,
+) -> None:
+    """Everything, plus the producer and a live view, until Ctrl-C; then stop it all."""
+    try:
+        endpoints = stack.up(stack.LocalStackSettings.from_environment(state_dir), progress=_progress)
+    except LocalStackError as err:
+        _fail(err)
+    try:
+        producer = processes.start(
+            state_dir,
+            "producer",
+            [sys.executable, "-m", "local_stack.producer", "--state-dir", str(state_dir), "--rate", str(rate),
+             "--flush-seconds", "2"],
+            None,
+        )  # fmt: skip
+        _print_endpoints(endpoints, state_dir)
+        console.print(f"producer sending ~{rate:.0f} events/s (log: {producer.log}); Ctrl-C stops everything")
+        _live_view(endpoints, state_dir, producer)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping the local stack ...")
+        stopped = stack.down(state_dir)
+        console.print("stopped " + ", ".join(stopped))
+
+
+def _live_view(endpoints: dict[str, Any], state_dir: Path, producer: processes.TrackedProcess) -> None:
+    from infra.sql_source import dashboard_queries
+    from local_stack.snowpipe import connect_snowflake, read_endpoints, status
+
+    connection = connect_snowflake(read_endpoints(state_dir))
+    queries = dashboard_queries()
+    with Live(console=console, refresh_per_second=2) as live:
+        while True:
+            if not processes.alive(producer.pid):
+                raise LocalStackError(f"the producer stopped; see {producer.log}:\n{processes.tail(producer.log)}")
+            report = status(state_dir)["pipes"][0]
+            cursor = connection.cursor()
+            newest = cursor.execute("SELECT MAX(event_timestamp) FROM enriched_events").fetchone()[0]
+            lag = (datetime.now(UTC).replace(tzinfo=None) - newest).total_seconds() if newest else None
+            table = Table(title=f"ecommerce POC, live  ({datetime.now():%H:%M:%S})", show_header=False)
+            table.add_row("files loaded / skipped", f"{report['files_loaded']} / {report['files_skipped']}")
+            table.add_row("rows loaded", f"{report['rows_loaded']:,}")
+            table.add_row("freshness lag (newest event → queryable)", f"{lag:.1f} s" if lag is not None else "-")
+            for name, sql in queries.items():
+                rows = cursor.execute(sql).fetchall()
+                shown = ", ".join(f"{r[0]}: {float(r[-1]):,.0f}" for r in rows[:3]) or "-"
+                table.add_row(name.replace("_", " "), shown)
+            if endpoints.get("superset_url"):
+                table.add_row("dashboard", f"{endpoints['superset_url']}/superset/dashboard/ecommerce-live/")
+            live.update(table)
+            time.sleep(2)
+
+
+if __name__ == "__main__":
+    app()
