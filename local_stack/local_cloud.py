@@ -38,7 +38,6 @@ class LocalContext:
     region: str
     snowflake_port: int
     state_dir: Path
-    account_id: str = ""
     stages: dict[str, Outputs] = field(default_factory=dict)
     pipes: list[Outputs] = field(default_factory=list)
     recorded: list[Outputs] = field(default_factory=list)
@@ -99,7 +98,6 @@ class LocalCloud(pulumi.runtime.Mocks):
         self.context = context
         self.handlers = _handlers()
         self.on_created = on_created or (lambda _type, _name: None)
-        self.context.account_id = self.context.aws("sts").get_caller_identity()["Account"]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":

@@ -1,0 +1,153 @@
+"""The local deploy target and stack lifecycle, on the real emulators."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import boto3
+import pulumi
+import pytest
+import snowflake.connector
+
+from infra.reference_data import SEED_FILES
+from local_stack import processes, stack
+from local_stack.local_cloud import LocalCloud, LocalContext, LocalDeployError
+from local_stack.processes import LocalStackError
+from local_stack.program_runner import run_program
+from tests.fake_cloud import FakeCloud
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    state = tmp_path_factory.mktemp("local-stack")
+    endpoints = stack.up(stack.LocalStackSettings(state_dir=state, superset=False), progress=lambda _m: None)
+    yield state, endpoints
+    stack.down(state)
+
+
+def _aws(endpoints, service):
+    return boto3.client(
+        service,
+        endpoint_url=endpoints["s3_endpoint_url"],
+        region_name=endpoints["region"],
+        aws_access_key_id="any",
+        aws_secret_access_key="any",
+    )
+
+
+def _snowflake(endpoints):
+    sf = endpoints["snowflake"]
+    return snowflake.connector.connect(
+        host=sf["host"], port=sf["port"], protocol=sf["protocol"], user="any", password="any", account="local",
+        database=sf["database"], schema=sf["schema"],
+    )  # fmt: skip
+
+
+def test_local_deploy_creates_every_resource_the_program_declares(running):
+    state, _ = running
+    created = {(r["type"], r["name"]) for r in json.loads((state / "deploy.json").read_text())["resources"]}
+    declared = {
+        (r.type, r.name)
+        for r in run_program(FakeCloud(), "local").registrations.values()
+        if r.custom and not r.type.startswith("pulumi:providers:")
+    }
+    assert declared - created == set(), f"declared but not created locally: {sorted(declared - created)}"
+
+
+def test_endpoints_file_has_the_documented_keys(running):
+    state, endpoints = running
+    on_disk = json.loads((state / "endpoints.json").read_text())
+    assert on_disk == endpoints
+    assert {"s3_endpoint_url", "region", "bucket", "events_prefix", "snowflake"} <= set(on_disk)
+    assert set(on_disk["snowflake"]) == {"host", "port", "protocol", "database", "schema"}
+
+
+def test_bucket_settings_and_notification_are_real_in_moto(running):
+    _, endpoints = running
+    s3 = _aws(endpoints, "s3")
+    bucket = endpoints["bucket"]
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()), f"public access block not fully on: {block}"
+    (queue,) = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
+    pipes = json.loads((running[0] / "pipes.json").read_text())["pipes"]
+    assert queue["QueueArn"] == pipes[0]["queue_arn"], "the program's notification must route to the pipe's queue"
+    rules = queue["Filter"]["Key"]["FilterRules"]
+    assert {"Name": "Prefix", "Value": endpoints["events_prefix"]} in rules or {
+        "Name": "prefix",
+        "Value": endpoints["events_prefix"],
+    } in rules
+
+
+def test_role_trusts_the_integration_user_in_moto(running):
+    state, endpoints = running
+    recorded = json.loads((state / "snowflake_objects.json").read_text())
+    integration = next(r["inputs"] for r in recorded if r["type"].endswith("StorageIntegrationAws"))
+    role = _aws(endpoints, "iam").get_role(RoleName=integration["roleArn"].rsplit("/", 1)[-1])["Role"]
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    statement = trust["Statement"][0]
+    assert statement["Principal"]["AWS"] == integration["iamUserArn"]
+    assert statement["Condition"]["StringEquals"]["sts:ExternalId"] == integration["externalId"]
+
+
+def test_tables_view_and_reference_data_exist_in_fakesnow(running):
+    _, endpoints = running
+    with _snowflake(endpoints) as connection:
+        cursor = connection.cursor()
+        for seed in SEED_FILES:
+            expected = sum(1 for _ in seed.path.open(encoding="utf-8")) - 1
+            (count,) = cursor.execute(f"SELECT COUNT(*) FROM {seed.table}").fetchone()
+            assert count == expected, f"{seed.table} has {count} rows, {seed.path.name} has {expected}"
+        cursor.execute("SELECT * FROM ENRICHED_EVENTS LIMIT 0")
+        columns = {d[0] for d in cursor.description}
+        contract = {
+            "EVENT_ID", "EVENT_TYPE", "EVENT_TIMESTAMP", "CUSTOMER_ID", "CUSTOMER_NAME", "AGE_GROUP", "LOCATION",
+            "PRODUCT_ID", "PRODUCT_NAME", "CATEGORY", "PRICE", "QUANTITY",
+        }  # fmt: skip
+        assert contract <= columns, f"ENRICHED_EVENTS lacks {sorted(contract - columns)}"
+
+
+def test_taken_port_gives_a_clear_error(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        settings = stack.LocalStackSettings(state_dir=tmp_path, moto_port=port, superset=False)
+        with pytest.raises(LocalStackError, match=rf"port {port} .* already in use.*MOTO_PORT"):
+            stack.up(settings, progress=lambda _m: None)
+    assert not processes.read_tracked(tmp_path), "a failed start must not leave processes behind"
+
+
+def test_missing_emulator_gives_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.executable", str(tmp_path / "no-python-here"))
+    with pytest.raises(LocalStackError, match=r"cannot start moto: .* not found\. Run `make setup`"):
+        stack.up(stack.LocalStackSettings(state_dir=tmp_path, superset=False), progress=lambda _m: None)
+
+
+def test_second_up_refuses_while_a_stack_runs(running):
+    state, _ = running
+    with pytest.raises(LocalStackError, match="already running"):
+        stack.up(stack.LocalStackSettings(state_dir=state, superset=False), progress=lambda _m: None)
+
+
+def test_down_stops_everything_and_frees_the_ports(tmp_path):
+    endpoints = stack.up(stack.LocalStackSettings(state_dir=tmp_path, superset=False), progress=lambda _m: None)
+    tracked = processes.read_tracked(tmp_path)
+    stack.down(tmp_path)
+    assert not any(processes.alive(p.pid) for p in tracked), "local-down left processes running"
+    for port in (int(endpoints["s3_endpoint_url"].rsplit(":", 1)[1]), endpoints["snowflake"]["port"]):
+        assert processes.port_is_free(port), f"port {port} still in use after local-down"
+
+
+def test_unknown_resource_type_fails_naming_it(tmp_path):
+    cloud = LocalCloud(LocalContext("http://127.0.0.1:1", "us-east-1", 1, Path(tmp_path)))
+    args = pulumi.runtime.MockResourceArgs(
+        typ="aws:sns/topic:Topic", name="alerts", inputs={}, provider=None, resource_id=None, custom=True
+    )
+    with pytest.raises(LocalDeployError, match=r"aws:sns/topic:Topic 'alerts': the local deploy has no handler"):
+        cloud.new_resource(args)
