@@ -77,7 +77,8 @@ def _tcp_open(port: int) -> bool:
     return not processes.port_is_free(port)
 
 
-def up(settings: LocalStackSettings, progress: Progress = print) -> dict[str, Any]:
+def up(settings: LocalStackSettings, progress: Progress = print, start_worker: bool = True) -> dict[str, Any]:
+    """Starts everything and returns the endpoints; on any failure stops what it started."""
     state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
     running = [p for p in processes.read_tracked(state) if processes.alive(p.pid)]
