@@ -199,7 +199,7 @@ def test_bundle_structure_links_every_asset_by_uuid() -> None:
         context = json.loads(chart["query_context"])
         assert context["queries"], f"chart {chart['slice_name']!r}: query_context has no query"
         metrics = {m["metric_name"] for d in datasets.values() for m in d["metrics"]}
-        used = set(context["queries"][0]["metrics"])
+        used = {m for query in context["queries"] for m in query["metrics"]}
         assert used <= metrics, f"chart {chart['slice_name']!r} uses metrics the dataset lacks: {used - metrics}"
 
     assert len(dashboards) == 1, "exactly one dashboard expected"

@@ -52,12 +52,17 @@ def _query_rows(stack: SupersetStack, query_name: str) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _chart_rows(stack: SupersetStack, chart_id: int) -> list[dict[str, Any]]:
+def _chart_results(stack: SupersetStack, chart_id: int) -> list[dict[str, Any]]:
     response = stack.api().get(f"{stack.superset_url}/api/v1/chart/{chart_id}/data/", timeout=60)
     assert response.status_code == 200, f"chart {chart_id} data: {response.status_code} {response.text[:500]}"
-    result = response.json()["result"][0]
-    assert not result.get("error"), f"chart {chart_id} query failed: {result['error']}"
-    return result["data"]
+    results = response.json()["result"]
+    for result in results:
+        assert not result.get("error"), f"chart {chart_id} query failed: {result['error']}"
+    return results
+
+
+def _chart_rows(stack: SupersetStack, chart_id: int) -> list[dict[str, Any]]:
+    return _chart_results(stack, chart_id)[0]["data"]
 
 
 @pytest.mark.parametrize("chart_name", list(SEED_CHARTS))
@@ -78,7 +83,7 @@ def test_chart_matches_dashboard_query(superset_stack: SupersetStack, chart_name
 
 def test_live_chart_counts_every_recent_event(superset_stack: SupersetStack) -> None:  # noqa: F811
     chart_id = superset_stack.outputs["chart_ids"]["Live Events and Revenue per Minute"]
-    rows = _chart_rows(superset_stack, chart_id)
+    events_per_minute, revenue_per_minute = (r["data"] for r in _chart_results(superset_stack, chart_id))
     with superset_stack.connect() as connection:
         cursor = connection.cursor()
         cursor.execute(
@@ -86,10 +91,11 @@ def test_live_chart_counts_every_recent_event(superset_stack: SupersetStack) -> 
         )
         events, revenue = cursor.fetchone()
     # All seeded events are 1-50 minutes old: inside the chart's 60-minute window.
-    assert sum(r["events"] for r in rows) == events, f"live chart per-minute events {rows[:3]}... != {events}"
-    charted_revenue = sum(r["revenue"] for r in rows if r["revenue"] is not None)
+    charted_events = sum(r["events"] for r in events_per_minute)
+    assert charted_events == events, f"live chart counts {charted_events} events, the view holds {events}"
+    charted_revenue = sum(r["revenue"] for r in revenue_per_minute if r["revenue"] is not None)
     assert math.isclose(charted_revenue, float(revenue), abs_tol=0.01), f"{charted_revenue} != {revenue}"
-    assert len(rows) > 10, f"expected one point per minute over ~50 minutes, got {len(rows)}"
+    assert len(events_per_minute) > 10, f"expected a point per minute over ~50 minutes, got {len(events_per_minute)}"
 
 
 def test_dashboard_refreshes_itself(superset_stack: SupersetStack) -> None:  # noqa: F811
