@@ -115,3 +115,39 @@ def test_reimport_is_idempotent(superset_stack: SupersetStack) -> None:  # noqa:
     again = provider.update("id", superset_stack.outputs, props).outs
     assert again["chart_ids"] == superset_stack.outputs["chart_ids"], "overwrite import must keep the chart ids"
     assert again["dashboard_id"] == superset_stack.outputs["dashboard_id"]
+
+
+def test_keypair_connection_is_accepted_by_superset(superset_stack: SupersetStack) -> None:  # noqa: F811
+    """The cloud path: the private key travels in encrypted_extra_secrets and Superset's driver uses it.
+
+    fakesnow ignores authentication, so this proves the import and Superset's
+    key handling (PEM -> DER connect_arg), not Snowflake's key check.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    passphrase = "e2e-passphrase"
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase.encode()),
+    ).decode()
+    provider = SupersetImportProvider(retries=2, backoff=0.1)
+    password_props = import_props(
+        superset_stack.superset_url, superset_server.credentials(), superset_stack.snowflake_port
+    )
+    keypair_props = {
+        **password_props,
+        "database_password": None,
+        "private_key": pem,
+        "private_key_passphrase": passphrase,
+    }
+    try:
+        outs = provider.update("id", superset_stack.outputs, keypair_props).outs
+        assert pem not in json.dumps(outs) and passphrase not in json.dumps(outs), "key material in the outputs"
+        rows = _chart_rows(superset_stack, outs["chart_ids"]["Total Revenue"])
+        assert rows and rows[0]["revenue"], f"Total Revenue over the key-pair connection returned {rows}"
+    finally:
+        # Back to the password connection the other tests were written against.
+        provider.update("id", superset_stack.outputs, password_props)
