@@ -13,6 +13,7 @@ import pulumi
 from infra.analytics_database import AnalyticsDatabase, AnalyticsDatabaseArgs
 from infra.config import load_config
 from infra.dashboard_access import DashboardAccess, DashboardAccessArgs
+from infra.dashboards import SupersetDashboards, SupersetDashboardsArgs
 from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
 from infra.event_tables import EventTables, EventTablesArgs
 from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
@@ -22,9 +23,7 @@ from infra.snowflake_provider import snowflake_provider
 
 config = load_config()  # stops here, before any resource, if the stack config is bad
 names = config.namespace
-snowflake = snowflake_provider(
-    role=config.snowflake_admin_role, warehouse=config.warehouse
-)
+snowflake = snowflake_provider(role=config.snowflake_admin_role, warehouse=config.warehouse)
 
 landing = RawEventsBucket(
     "raw-events",
@@ -91,6 +90,35 @@ dashboard_access = DashboardAccess(
         snowflake_provider=snowflake,
     ),
 )
+if config.superset is None:
+    pulumi.log.warn(
+        "supersetUrl is not set: the dashboards are not imported. To import them on `pulumi up`: "
+        "pulumi config set supersetUrl https://<your superset> (see README, 'Dashboards')"
+    )
+else:
+    superset = config.superset
+    dashboards = SupersetDashboards(
+        "dashboards",
+        SupersetDashboardsArgs(
+            superset_url=superset.url,
+            superset_username=superset.username,
+            superset_password=superset.password,
+            snowflake_account=superset.snowflake_account,
+            snowflake_user=dashboard_access.user_name,
+            snowflake_role=dashboard_access.role_name,
+            snowflake_warehouse=database.warehouse,
+            snowflake_database=database.database,
+            snowflake_schema=database.schema,
+            snowflake_private_key=superset.private_key,
+            snowflake_private_key_passphrase=superset.private_key_passphrase,
+            snowflake_password=superset.snowflake_password,
+            emulator=superset.snowflake_emulator,
+        ),
+        # Superset connects to Snowflake while importing: the view and the
+        # dashboard user with its grants must exist first.
+        opts=pulumi.ResourceOptions(depends_on=[enriched.view, dashboard_access.user, *dashboard_access.ready]),
+    )
+    pulumi.export("dashboard_url", dashboards.dashboard_url)
 
 pulumi.export("bucket", landing.bucket)
 pulumi.export("events_prefix", config.events_prefix)

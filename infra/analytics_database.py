@@ -54,9 +54,7 @@ class AnalyticsDatabase(pulumi.ComponentResource):
             comment="Ecommerce real-time analytics POC",
             opts=child,
         )
-        self.schema_resource = snowflake.Schema(
-            f"{name}-schema", database=database.name, name=args.schema, opts=child
-        )
+        self.schema_resource = snowflake.Schema(f"{name}-schema", database=database.name, name=args.schema, opts=child)
 
         self.database_resource = database
         self.database = database.name

@@ -9,11 +9,13 @@ declared, with one message listing every problem, the key and the fix.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass
 
 import pulumi
 
+from infra.dashboards import EmulatorEndpoint
 from infra.sql_source import Namespace
 
 PROJECT_NAMESPACE = "ecommerce-analytics"
@@ -47,6 +49,11 @@ class SupersetConfig:
     url: str
     username: str
     password: pulumi.Output[str]
+    snowflake_account: str  # ORGNAME-ACCOUNTNAME, for the connection URI
+    private_key: pulumi.Output[str] | None  # key-pair auth of the dashboard user (cloud)
+    private_key_passphrase: pulumi.Output[str] | None
+    snowflake_emulator: EmulatorEndpoint | None  # set only by the local stack
+    snowflake_password: pulumi.Output[str] | None  # password auth, for the local emulator only
 
 
 @dataclass(frozen=True)
@@ -120,9 +127,7 @@ def events_prefix_problem(prefix: str) -> str | None:
     if not prefix.strip("/"):
         return "must name a folder, e.g. 'events/' (an empty prefix would let Snowflake read the whole bucket)"
     if not _PREFIX_CHARS.match(prefix):
-        return (
-            "may only contain letters, digits, '/' and the characters ! _ . * ' ( ) = -"
-        )
+        return "may only contain letters, digits, '/' and the characters ! _ . * ' ( ) = -"
     if "//" in prefix or any(part in (".", "..") for part in prefix.split("/")):
         return "must not contain empty, '.' or '..' path segments"
     return None
@@ -143,9 +148,7 @@ class _Reader:
         value = config.get(key)
         if value is None or value == "":
             full_key = f"{config.name}:{key}"
-            self.fail(
-                full_key, f"is not set: run `pulumi config set {full_key} <value>`"
-            )
+            self.fail(full_key, f"is not set: run `pulumi config set {full_key} <value>`")
             return ""
         return value
 
@@ -191,9 +194,7 @@ def load_config() -> PocConfig:
 
     aws_region = read.require("region", pulumi.Config("aws"))
     if aws_region and not _AWS_REGION.match(aws_region):
-        read.fail(
-            "aws:region", f"'{aws_region}' is not an AWS region name such as us-east-1"
-        )
+        read.fail("aws:region", f"'{aws_region}' is not an AWS region name such as us-east-1")
     snowflake_region = read.require("snowflakeAccountRegion")
     if snowflake_region and not _AWS_REGION.match(snowflake_region):
         read.fail(
@@ -229,10 +230,7 @@ def load_config() -> PocConfig:
             f"'{warehouse_size}' is not one of {', '.join(WAREHOUSE_SIZES)}",
         )
 
-    iam_role_name = (
-        read.project.get("iamRoleName")
-        or f"{PROJECT_NAMESPACE}-{pulumi.get_stack()}-snowflake-s3"
-    )
+    iam_role_name = read.project.get("iamRoleName") or f"{PROJECT_NAMESPACE}-{pulumi.get_stack()}-snowflake-s3"
     if not _IAM_ROLE_NAME.match(iam_role_name):
         read.fail(
             f"{ns}:iamRoleName",
@@ -249,6 +247,12 @@ def load_config() -> PocConfig:
                 "(`openssl rsa -in rsa_key.p8 -pubout`), with or without the PEM header lines",
             )
 
+    superset = _superset_config(read)
+    if superset and superset.private_key is not None and not public_key:
+        read.fail(
+            f"{ns}:dashboardUserPublicKey",
+            "is required when Superset logs in with dashboardUserPrivateKey: set the matching public key",
+        )
     config = PocConfig(
         stack=pulumi.get_stack(),
         aws_region=aws_region,
@@ -263,38 +267,67 @@ def load_config() -> PocConfig:
         iam_role_name=iam_role_name,
         iam_propagation_seconds=read.integer("iamPropagationSeconds", 0, 600),
         dashboard_user_public_key=public_key or None,
-        superset=_superset_config(read),
+        superset=superset,
     )
     if read.problems:
         raise ConfigError(
-            f"stack '{pulumi.get_stack()}' has invalid configuration; nothing was created:\n"
-            + "\n".join(read.problems)
+            f"stack '{pulumi.get_stack()}' has invalid configuration; nothing was created:\n" + "\n".join(read.problems)
         )
     return config
 
 
 def _superset_config(read: _Reader) -> SupersetConfig | None:
+    ns = PROJECT_NAMESPACE
     url = read.project.get("supersetUrl")
     if not url:
         return None
     if not re.match(r"^https?://[^/\s]+", url):
-        read.fail(
-            f"{PROJECT_NAMESPACE}:supersetUrl",
-            f"'{url}' must be an http(s) URL such as https://superset.example.com",
-        )
+        read.fail(f"{ns}:supersetUrl", f"'{url}' must be an http(s) URL such as https://superset.example.com")
     password = read.project.get_secret("supersetPassword")
     if password is None:
         read.fail(
-            f"{PROJECT_NAMESPACE}:supersetPassword",
-            "is required when supersetUrl is set: run "
-            f"`pulumi config set --secret {PROJECT_NAMESPACE}:supersetPassword`",
+            f"{ns}:supersetPassword",
+            f"is required when supersetUrl is set: run `pulumi config set --secret {ns}:supersetPassword`",
         )
-        password = pulumi.Output.secret("")
+
+    account = read.project.get("snowflakeAccount") or _account_from_environment()
+    if not account:
+        read.fail(
+            f"{ns}:snowflakeAccount",
+            "is required when supersetUrl is set (Superset's connection names the account): set it to "
+            "ORGNAME-ACCOUNTNAME, or export SNOWFLAKE_ORGANIZATION_NAME and SNOWFLAKE_ACCOUNT_NAME",
+        )
+
+    endpoint = None
+    host = read.project.get("supersetSnowflakeHost")
+    if host:
+        port = read.integer("supersetSnowflakePort", 1, 65535)
+        endpoint = EmulatorEndpoint(host, port, read.project.get("supersetSnowflakeProtocol") or "https")
+    private_key = read.project.get_secret("dashboardUserPrivateKey")
+    snowflake_password = read.project.get_secret("supersetSnowflakePassword")
+    if private_key is None and snowflake_password is None:
+        read.fail(
+            f"{ns}:dashboardUserPrivateKey",
+            "is required when supersetUrl is set: Superset logs in as the dashboard user with this key "
+            f'(`pulumi config set --secret {ns}:dashboardUserPrivateKey -- "$(cat rsa_key.p8)"`)',
+        )
     return SupersetConfig(
         url=url.rstrip("/"),
         username=read.require("supersetUsername"),
-        password=password,
+        password=password if password is not None else pulumi.Output.secret(""),
+        snowflake_account=account or "",
+        private_key=private_key,
+        private_key_passphrase=read.project.get_secret("dashboardUserPrivateKeyPassphrase"),
+        snowflake_emulator=endpoint,
+        snowflake_password=snowflake_password,
     )
+
+
+def _account_from_environment() -> str | None:
+    # The same variables the Snowflake provider reads its account from.
+    organization = os.environ.get("SNOWFLAKE_ORGANIZATION_NAME")
+    account = os.environ.get("SNOWFLAKE_ACCOUNT_NAME")
+    return f"{organization}-{account}" if organization and account else None
 
 
 def _strip_pem(key: str) -> str:

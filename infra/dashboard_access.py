@@ -76,9 +76,7 @@ class DashboardAccess(pulumi.ComponentResource):
                 f"{name}-usage-schema",
                 account_role_name=role.name,
                 privileges=["USAGE"],
-                on_schema={
-                    "schema_name": pulumi.Output.concat(db.database, ".", db.schema)
-                },
+                on_schema={"schema_name": pulumi.Output.concat(db.database, ".", db.schema)},
                 opts=child,
             ),
             snowflake.GrantPrivilegesToAccountRole(
@@ -87,9 +85,7 @@ class DashboardAccess(pulumi.ComponentResource):
                 privileges=["SELECT"],
                 on_schema_object={
                     "object_type": "VIEW",
-                    "object_name": pulumi.Output.concat(
-                        db.database, ".", db.schema, ".", args.view.name
-                    ),
+                    "object_name": pulumi.Output.concat(db.database, ".", db.schema, ".", args.view.name),
                 },
                 opts=child,
             ),

@@ -44,10 +44,7 @@ class EventTables(pulumi.ComponentResource):
                 schema=args.schema,
                 name=spec.name,
                 columns=[
-                    snowflake.TableColumnArgs(
-                        name=c.name, type=c.type, nullable=c.nullable
-                    )
-                    for c in spec.columns
+                    snowflake.TableColumnArgs(name=c.name, type=c.type, nullable=c.nullable) for c in spec.columns
                 ],
                 comment="Declared in sql/table_ddl.sql",
                 opts=child,
@@ -58,9 +55,7 @@ class EventTables(pulumi.ComponentResource):
         self.seeds = []
         for seed in reference_data.SEED_FILES:
             table = self.tables[seed.table]
-            statement = reference_data.seed_statement(
-                seed, specs[seed.table], args.namespace.qualify(seed.table)
-            )
+            statement = reference_data.seed_statement(seed, specs[seed.table], args.namespace.qualify(seed.table))
             self.seeds.append(
                 snowflake.Execute(
                     f"{name}-seed-{seed.table.lower()}",

@@ -66,9 +66,7 @@ class EventsIngestion(pulumi.ComponentResource):
             name=STAGE_NAME,
             url=args.bucket.events_url,
             storage_integration=args.access.integration_name,
-            file_format=snowflake.StageExternalS3FileFormatArgs(
-                format_name=args.namespace.qualify(FILE_FORMAT_NAME)
-            ),
+            file_format=snowflake.StageExternalS3FileFormatArgs(format_name=args.namespace.qualify(FILE_FORMAT_NAME)),
             comment="Raw event files under the bucket's events prefix",
             # Snowflake assumes the IAM role when the stage is created.
             opts=pulumi.ResourceOptions(
@@ -77,9 +75,7 @@ class EventsIngestion(pulumi.ComponentResource):
                 depends_on=[args.access.ready, file_format],
             ),
         )
-        self.copy_statement = sql_source.pipe_copy_statement(
-            args.namespace, STAGE_NAME, FILE_FORMAT_NAME
-        )
+        self.copy_statement = sql_source.pipe_copy_statement(args.namespace, STAGE_NAME, FILE_FORMAT_NAME)
         pipe = snowflake.Pipe(
             f"{name}-pipe",
             database=args.database,

@@ -23,9 +23,7 @@ class _ExternalIdProvider(ResourceProvider):
 
     def diff(self, _id, old, new):
         # Only a new prefix is a reason to roll the id (and with it the trust).
-        return DiffResult(
-            changes=old.get("prefix") != new.get("prefix"), replaces=["prefix"]
-        )
+        return DiffResult(changes=old.get("prefix") != new.get("prefix"), replaces=["prefix"])
 
 
 class ExternalId(Resource):
@@ -33,9 +31,5 @@ class ExternalId(Resource):
 
     value: pulumi.Output[str]
 
-    def __init__(
-        self, name: str, prefix: str, opts: pulumi.ResourceOptions | None = None
-    ):
-        super().__init__(
-            _ExternalIdProvider(), name, {"prefix": prefix, "value": None}, opts
-        )
+    def __init__(self, name: str, prefix: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(_ExternalIdProvider(), name, {"prefix": prefix, "value": None}, opts)

@@ -56,9 +56,7 @@ class RawEventsBucket(pulumi.ComponentResource):
             bucket=bucket.id,
             rules=[
                 {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "AES256"
-                    },
+                    "apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
                     "bucket_key_enabled": True,
                 }
             ],
@@ -84,12 +82,8 @@ class RawEventsBucket(pulumi.ComponentResource):
         self.bucket = bucket.bucket
         self.arn = bucket.arn
         self.events_prefix = args.events_prefix
-        self.events_url = pulumi.Output.concat(
-            "s3://", bucket.bucket, "/", args.events_prefix
-        )
-        self.register_outputs(
-            {"bucket": self.bucket, "arn": self.arn, "events_url": self.events_url}
-        )
+        self.events_url = pulumi.Output.concat("s3://", bucket.bucket, "/", args.events_prefix)
+        self.register_outputs({"bucket": self.bucket, "arn": self.arn, "events_url": self.events_url})
 
 
 def _deny_insecure_transport(bucket_arn: str) -> str:

@@ -72,22 +72,13 @@ def seed_statement(seed: SeedFile, table: TableSpec, qualified_table: str) -> st
     for line, row in enumerate(rows, start=2):
         where = f"{seed.path.name} line {line}"
         tuples.append(
-            exp.Tuple(
-                expressions=[
-                    _literal(row[c.name], c.type, f"{where}, {c.name}")
-                    for c in table.columns
-                ]
-            )
+            exp.Tuple(expressions=[_literal(row[c.name], c.type, f"{where}, {c.name}") for c in table.columns])
         )
     target = exp.Schema(
         this=exp.to_table(qualified_table, dialect=DIALECT),
         expressions=[exp.to_identifier(c.name) for c in table.columns],
     )
-    insert = exp.Insert(
-        this=target, expression=exp.Values(expressions=tuples), overwrite=True
-    )
+    insert = exp.Insert(this=target, expression=exp.Values(expressions=tuples), overwrite=True)
     statement = insert.sql(DIALECT)
-    sqlglot.parse_one(
-        statement, read=DIALECT
-    )  # fail here, not in Snowflake, if it does not parse
+    sqlglot.parse_one(statement, read=DIALECT)  # fail here, not in Snowflake, if it does not parse
     return statement

@@ -57,12 +57,8 @@ class SnowflakeS3Access(pulumi.ComponentResource):
         super().__init__("ecommerce:access:SnowflakeS3Access", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        caller = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        )
-        partition = aws.get_partition_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        )
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
         role_arn = pulumi.Output.concat(
             "arn:",
             partition.partition,
@@ -71,9 +67,7 @@ class SnowflakeS3Access(pulumi.ComponentResource):
             ":role/",
             args.role_name,
         )
-        external_id = ExternalId(
-            f"{name}-external-id", prefix=args.integration_name.lower(), opts=child
-        )
+        external_id = ExternalId(f"{name}-external-id", prefix=args.integration_name.lower(), opts=child)
         events_url = pulumi.Output.concat("s3://", args.bucket, "/", args.events_prefix)
 
         integration = snowflake.StorageIntegrationAws(
@@ -93,9 +87,9 @@ class SnowflakeS3Access(pulumi.ComponentResource):
             f"{name}-role",
             name=args.role_name,
             description="Assumed by Snowflake's storage integration to read raw events",
-            assume_role_policy=pulumi.Output.all(
-                described.iam_user_arn, described.external_id
-            ).apply(lambda pair: _trust_policy(*pair)),
+            assume_role_policy=pulumi.Output.all(described.iam_user_arn, described.external_id).apply(
+                lambda pair: _trust_policy(*pair)
+            ),
             max_session_duration=3600,
             opts=child,
         )
@@ -131,9 +125,7 @@ class SnowflakeS3Access(pulumi.ComponentResource):
 
 def _single_description(outputs):
     if not outputs:
-        raise pulumi.RunError(
-            "the storage integration returned no describe_outputs (iam_user_arn, external_id)"
-        )
+        raise pulumi.RunError("the storage integration returned no describe_outputs (iam_user_arn, external_id)")
     return outputs[0]
 
 

@@ -53,9 +53,7 @@ def _read(filename: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
-        raise SqlSourceError(
-            f"{path} is missing: the program reads its SQL from sql/"
-        ) from err
+        raise SqlSourceError(f"{path} is missing: the program reads its SQL from sql/") from err
 
 
 def _snowflake_type(kind: exp.DataType) -> str:
@@ -73,20 +71,16 @@ def tables() -> dict[str, TableSpec]:
     for statement in sqlglot.parse(_read("table_ddl.sql"), read=DIALECT):
         if not isinstance(statement, exp.Create) or statement.kind != "TABLE":
             raise SqlSourceError(
-                "sql/table_ddl.sql must contain only CREATE TABLE statements, found: "
-                f"{statement.sql(DIALECT)[:80]}"
+                f"sql/table_ddl.sql must contain only CREATE TABLE statements, found: {statement.sql(DIALECT)[:80]}"
             )
         schema = statement.this
         name = schema.this.name.upper()
         columns = []
         for column in schema.expressions:
             if not isinstance(column, exp.ColumnDef):
-                raise SqlSourceError(
-                    f"table {name}: only column definitions are supported"
-                )
+                raise SqlSourceError(f"table {name}: only column definitions are supported")
             not_null = any(
-                isinstance(c.kind, exp.NotNullColumnConstraint)
-                and not c.kind.args.get("allow_null")
+                isinstance(c.kind, exp.NotNullColumnConstraint) and not c.kind.args.get("allow_null")
                 for c in column.constraints
             )
             columns.append(
@@ -118,9 +112,7 @@ def _pipe_copy_text() -> str:
     # sqlglot has no grammar for CREATE PIPE: take the COPY after "AS".
     match = re.search(r"\bAS\s+(COPY\s+INTO\b.*?);?\s*$", text, flags=re.S | re.I)
     if not match:
-        raise SqlSourceError(
-            "sql/snowflake_pipe.sql must be CREATE PIPE ... AS COPY INTO ..."
-        )
+        raise SqlSourceError("sql/snowflake_pipe.sql must be CREATE PIPE ... AS COPY INTO ...")
     return match.group(1)
 
 
@@ -131,9 +123,7 @@ def pipe_name() -> str:
         re.I,
     )
     if not match:
-        raise SqlSourceError(
-            "sql/snowflake_pipe.sql must name its pipe: CREATE PIPE <name>"
-        )
+        raise SqlSourceError("sql/snowflake_pipe.sql must name its pipe: CREATE PIPE <name>")
     return match.group(1).upper()
 
 
@@ -144,9 +134,7 @@ def pipe_copy_statement(namespace: Namespace, stage: str, file_format: str) -> s
     """
     copy = sqlglot.parse_one(_pipe_copy_text(), read=DIALECT)
     if not isinstance(copy, exp.Copy):
-        raise SqlSourceError(
-            "sql/snowflake_pipe.sql: the pipe body must be a COPY INTO statement"
-        )
+        raise SqlSourceError("sql/snowflake_pipe.sql: the pipe body must be a COPY INTO statement")
     copy.set("this", _qualify(copy.this, namespace))
     sql = copy.sql(DIALECT, pretty=True)
     # The stage and format names inside the COPY are plain text to sqlglot
@@ -170,9 +158,7 @@ def view_statement(namespace: Namespace) -> tuple[str, str]:
     """(view name, its SELECT statement) from sql/enriched_events.sql, tables qualified."""
     statement = sqlglot.parse_one(_read("enriched_events.sql"), read=DIALECT)
     if not isinstance(statement, exp.Create) or statement.kind != "VIEW":
-        raise SqlSourceError(
-            "sql/enriched_events.sql must be one CREATE VIEW statement"
-        )
+        raise SqlSourceError("sql/enriched_events.sql must be one CREATE VIEW statement")
     select = _qualify(statement.expression, namespace)
     return statement.this.name.upper(), select.sql(DIALECT, pretty=True)
 
@@ -187,10 +173,7 @@ def dashboard_queries() -> dict[str, str]:
     """The named queries of sql/dashboard_queries.sql ("-- name: x" before each)."""
     text = _read("dashboard_queries.sql")
     parts = re.split(r"^--\s*name:\s*(\w+)\s*$", text, flags=re.M)
-    queries = {
-        name: body.strip().rstrip(";").strip()
-        for name, body in zip(parts[1::2], parts[2::2], strict=True)
-    }
+    queries = {name: body.strip().rstrip(";").strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
     if not queries:
         raise SqlSourceError("sql/dashboard_queries.sql has no '-- name:' queries")
     return queries

@@ -112,7 +112,9 @@ class LocalCloud(pulumi.runtime.Mocks):
             return "", {}
         if args.typ.startswith("pulumi:providers:"):
             return f"{args.name}-provider", {}
-        handler = self.handlers.get(args.typ)
+        # Python dynamic resources register as pulumi-python:dynamic[/module:Name].
+        token = "pulumi-python:dynamic:Resource" if args.typ.startswith("pulumi-python:dynamic") else args.typ
+        handler = self.handlers.get(token)
         if handler is None:
             raise LocalDeployError(
                 f"{args.typ} '{args.name}': the local deploy has no handler for this resource type; "

@@ -52,9 +52,7 @@ class ProgramRun:
     def one(self, type_token: str) -> Registration:
         found = self.of_type(type_token)
         if len(found) != 1:
-            raise AssertionError(
-                f"expected exactly one {type_token}, the program declared {len(found)}"
-            )
+            raise AssertionError(f"expected exactly one {type_token}, the program declared {len(found)}")
         return found[0]
 
     def named(self, name: str) -> Registration:
@@ -104,9 +102,7 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise StackConfigError(f"{stack_file} does not exist")
-    for key, value in (
-        (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
-    ).items():
+    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
         if isinstance(value, dict) and "secure" in value:
             raise StackConfigError(
                 f"{stack_file.name}: {key} is encrypted; only the Pulumi CLI can decrypt it. "
@@ -136,9 +132,7 @@ def run_program(
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config, list(secret_keys))
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(
-        mocks, project=project, stack=stack, preview=False, monitor=monitor
-    )
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
 

@@ -115,10 +115,16 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         superset_endpoint: dict[str, Any] = {}
         if superset_port is not None:
             superset_endpoint = _start_superset(state, superset_port, progress)
+            # Only the connection differs from a cloud stack: Superset's
+            # Snowflake driver goes to fakesnow, which accepts any password.
             overrides = {
                 "ecommerce-analytics:supersetUrl": superset_endpoint["superset_url"],
                 "ecommerce-analytics:supersetUsername": superset_endpoint["superset_username"],
                 "ecommerce-analytics:supersetPassword": superset_endpoint["superset_password"],
+                "ecommerce-analytics:supersetSnowflakeHost": "127.0.0.1",
+                "ecommerce-analytics:supersetSnowflakePort": str(snowflake_port),
+                "ecommerce-analytics:supersetSnowflakeProtocol": "http",
+                "ecommerce-analytics:supersetSnowflakePassword": "local-emulator",
             }
 
         progress("deploying the Pulumi program (Pulumi.local.yaml) onto the emulators")

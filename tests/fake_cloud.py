@@ -14,6 +14,7 @@ from local_stack import dynamic_resources
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 SNOWFLAKE_IAM_USER_ARN = "arn:aws:iam::999988887777:user/snowflake-abc123"
+SUPERSET_IMPORT = "pulumi-python:dynamic/superset:AssetsImport"
 
 
 class FakeCloud(pulumi.runtime.Mocks):
@@ -32,16 +33,19 @@ class FakeCloud(pulumi.runtime.Mocks):
         if not args.custom:
             return "", {}
         inputs = dict(args.inputs)
+        if args.typ == SUPERSET_IMPORT:
+            # A service call: answered like a mock, as the import would answer.
+            url = inputs["superset_url"]
+            return "dashboard-uuid", {**inputs, "dashboard_url": f"{url}/superset/dashboard/ecommerce-live/"}
         if args.typ == "pulumi-python:dynamic:Resource":
+            # The program's other dynamic resources compute locally: run them for real.
             return dynamic_resources.create(inputs)
         outputs = {**inputs, **self._computed(args.typ, args.name, inputs)}
         return f"{args.name}-id", outputs
 
     def _computed(self, typ: str, name: str, inputs: dict) -> dict:
         if typ == "aws:s3/bucket:Bucket":
-            bucket = (
-                inputs.get("bucket") or f"{inputs.get('bucketPrefix', '')}{name}-1a2b3c"
-            )
+            bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', '')}{name}-1a2b3c"
             return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
         if typ == "aws:iam/role:Role":
             return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{inputs['name']}"}
