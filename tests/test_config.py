@@ -14,6 +14,13 @@ from tests.fake_cloud import FakeCloud
 NS = "ecommerce-analytics"
 
 
+@pytest.fixture(autouse=True)
+def no_snowflake_account_in_environment(monkeypatch):
+    # config falls back to these for snowflakeAccount, as the provider does.
+    monkeypatch.delenv("SNOWFLAKE_ORGANIZATION_NAME", raising=False)
+    monkeypatch.delenv("SNOWFLAKE_ACCOUNT_NAME", raising=False)
+
+
 class RecordingCloud(FakeCloud):
     def __init__(self):
         self.created: list[str] = []
@@ -51,6 +58,9 @@ def evaluate_with(**overrides: str) -> tuple[str, list[str]]:
         (f"{NS}:forceDestroy", "maybe", r"forceDestroy: must be true or false"),
         (f"{NS}:dashboardUserPublicKey", "ssh-rsa AAAA", r"dashboardUserPublicKey: is not an RSA public key"),
         (f"{NS}:supersetUrl", "https://superset.example.com", r"supersetPassword: is required when supersetUrl"),
+        (f"{NS}:supersetUrl", "https://superset.example.com", r"dashboardUserPrivateKey: is required when supersetUrl"),
+        (f"{NS}:supersetUrl", "https://superset.example.com", r"snowflakeAccount: is required when supersetUrl"),
+        (f"{NS}:supersetUrl", "superset.example.com", r"supersetUrl: 'superset.example.com' must be an http\(s\) URL"),
     ],
 )
 def test_bad_value_names_the_key_and_creates_nothing(key, value, expected):
