@@ -73,7 +73,7 @@ def test_insert_replaces_dollar_one_and_metadata(plan: snowpipe.CopyPlan) -> Non
         {"METADATA$FILENAME": "2025/01/it's.json", "METADATA$START_SCAN_TIME": "2025-01-01 00:00:00+00:00"},
     )
     assert "$1" not in sql and "METADATA$" not in sql, f"placeholders left in {sql}"
-    assert "read_json_objects('/tmp/spool/x.json')" in sql, "rows must come from the spooled file in one pass"
+    assert "read_ndjson_objects('/tmp/spool/x.json')" in sql, "rows must come from the spooled file in one pass"
     literals = {lit.name for lit in sqlglot.parse_one(sql, read="snowflake").find_all(sqlglot.exp.Literal)}
     assert "2025/01/it's.json" in literals, f"file names must be quoted as SQL literals: {sql}"
     assert "CAST(GET_PATH(RECORD, 'customer_id') AS DECIMAL(38, 0))" in sql, "the pipe's own casts must be kept"
