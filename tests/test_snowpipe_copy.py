@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
+import duckdb
 import orjson
 import pytest
 import sqlglot
@@ -169,6 +171,104 @@ def test_non_ascii_and_invalid_utf8(plan: snowpipe.CopyPlan) -> None:
     assert ok == snowpipe.FileVerdict(1), f"non-ASCII text is valid JSON: {ok}"
     bad = snowpipe.validate_records(ndjson(record()).replace(b"s1", b"s\xff"), plan)
     assert bad.error is not None and bad.error.line == 1, f"invalid UTF-8 must fail line 1: {bad}"
+
+
+# --------------------------------------------------------------------------
+# Quick check: it may only vouch for files the Python check passes
+
+
+@pytest.fixture(scope="module")
+def duck() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def quick(plan: snowpipe.CopyPlan, duck: duckdb.DuckDBPyConnection, tmp_path: Path, body: bytes):
+    spool = tmp_path / "spool.json"
+    spool.write_bytes(body)
+    return snowpipe.quick_verdict(duck, plan, spool, body)
+
+
+def test_quick_check_vouches_for_clean_files(plan: snowpipe.CopyPlan, duck, tmp_path: Path) -> None:
+    body = ndjson(
+        *(record(event_id=f"e{n}") for n in range(50)),
+        b"",
+        record(session_id=None, event_timestamp="2025-01-01 10:00:00.123456+02:00", note="NaN-free, ok"),
+        record(event_timestamp="2024-02-29", padding=[{"a": [1, 2.5e10, None]}]),
+    )
+    assert quick(plan, duck, tmp_path, body) == snowpipe.FileVerdict(52), "a clean file needs no Python pass"
+    assert quick(plan, duck, tmp_path, b"\n\n") == snowpipe.FileVerdict(0), "blank lines are no records"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        *(
+            # A good record with one more field only DuckDB's lenient parser reads.
+            orjson.dumps(record())[:-1] + b', "x": ' + extra + b"}"
+            for extra in (b"NaN", b"[-Infinity]", b"-nan", b"[1, 2,]", b'{"a": 1,}', b"1e400", b"1" + b"0" * 400)
+        ),
+        orjson.dumps(record())[:-1] + b', "x": ' + b"[" * 1100 + b"]" * 1100 + b"}",
+        orjson.dumps(record()) + b"\r",
+        b"  " + orjson.dumps(record()),
+        orjson.dumps(record()) + b"\x0c",
+        b"\x0b" + orjson.dumps(record()),
+        orjson.dumps(record()) + b" " + orjson.dumps(record()),
+        orjson.dumps(record())[:-1] + b', "customer_id": "abc"}',
+        orjson.dumps(record())[:-1] + b', "event_id": null}',
+        b"[1, 2]",
+        b"null",
+        b"42",
+        b"\xef\xbb\xbf" + orjson.dumps(record()),
+        orjson.dumps(record()).replace(b'"customer_id":7', b'"customer_id":1180591620717411303424'),
+        orjson.dumps(record()).replace(b"s1", b"s\xff"),
+    ]
+    + [
+        orjson.dumps(record(**{column: value}))
+        for column, value in [
+            ("customer_id", "42"),
+            ("customer_id", " 42 "),
+            ("customer_id", 2.5),
+            ("customer_id", True),
+            ("customer_id", "abc"),
+            ("customer_id", None),
+            ("customer_id", {"n": 1}),
+            ("event_id", None),
+            ("event_id", ...),
+            ("session_id", ...),
+            ("event_timestamp", 1735725600),
+            ("event_timestamp", "1735725600"),
+            ("event_timestamp", "2025-01-01T24:00:00"),
+            ("event_timestamp", "2025-01-01T10:00:60"),
+            ("event_timestamp", "2025-02-30"),
+            ("event_timestamp", "0000-01-01"),
+            ("event_timestamp", "2025-01-01Z"),
+            ("event_timestamp", "2025-01-01T10"),
+            ("event_timestamp", "2025-01-01T10:00:00.1234567"),
+            ("event_timestamp", "2025-01-01T10:00:00+0200"),
+            ("event_timestamp", " 2025-01-01"),
+            ("event_timestamp", "soon"),
+            ("event_timestamp", 1.5),
+        ]
+    ],
+)
+def test_quick_check_never_vouches_for_what_python_refuses(
+    plan: snowpipe.CopyPlan, duck, tmp_path: Path, line: bytes
+) -> None:
+    body = ndjson(record(), line, record())
+    python = snowpipe.validate_records(body, plan)
+    verdict = quick(plan, duck, tmp_path, body)
+    if python.error is not None:
+        assert verdict is None, f"{line[:80]!r}: Python refuses ({python.error}) but the quick check passed {verdict}"
+    else:
+        assert verdict in (None, python), f"{line[:80]!r}: quick {verdict} disagrees with Python {python}"
+
+
+def test_quick_check_leaves_nested_paths_to_python(duck, tmp_path: Path) -> None:
+    columns = [TargetColumn("A", "NUMBER(38,0)", False)]
+    nested = snowpipe.parse_copy("COPY INTO db.s.t FROM (SELECT $1:x.y::NUMBER FROM @st)", columns)
+    assert quick(nested, duck, tmp_path, b'{"x": {"y": 1}}\n') is None, "only the Python check follows nested paths"
 
 
 # --------------------------------------------------------------------------
