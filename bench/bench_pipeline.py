@@ -29,13 +29,12 @@ import time
 import uuid
 from pathlib import Path
 
-import boto3
 import duckdb
-import snowflake.connector
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from local_stack import endpoints as local_endpoints  # noqa: E402
 from local_stack import producer  # noqa: E402
 from tests.e2e.conftest import local_env, start_worker, stop_process, wait_until, worker_log  # noqa: E402
 
@@ -177,21 +176,11 @@ def startup(scratch: Path) -> dict:
                    capture_output=True)  # fmt: skip
     up_done = time.perf_counter()
     try:
-        endpoints = json.loads((state_dir / "endpoints.json").read_text())
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoints["s3_endpoint_url"],
-            region_name=endpoints["region"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        endpoints = local_endpoints.read(state_dir)
+        s3 = local_endpoints.aws_client(endpoints, "s3")
         key = f"{endpoints['events_prefix']}startup/first.ndjson.gz"
         s3.put_object(Bucket=endpoints["bucket"], Key=key, Body=producer.ndjson_gz(producer.generate_events(1, seed=3)))
-        sf = endpoints["snowflake"]
-        with snowflake.connector.connect(
-            host=sf["host"], port=sf["port"], protocol="http", user="bench", password="bench", account="local",
-            database=sf["database"], schema=sf["schema"],
-        ) as connection:  # fmt: skip
+        with local_endpoints.connect_snowflake(endpoints, user="bench") as connection:
             cursor = connection.cursor()
             wait_until(
                 lambda: cursor.execute("SELECT COUNT(*) FROM ENRICHED_EVENTS").fetchone()[0] >= 1,

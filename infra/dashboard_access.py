@@ -51,44 +51,30 @@ class DashboardAccess(pulumi.ComponentResource):
             comment="Read-only: the ENRICHED_EVENTS view",
             opts=child,
         )
+        schema_name = pulumi.Output.concat(db.database, ".", db.schema)
+        # Exactly what reading the view needs, nothing else.
+        privileges = {
+            "usage-database": ("USAGE", {"on_account_object": {"object_type": "DATABASE", "object_name": db.database}}),
+            "usage-warehouse": (
+                "USAGE",
+                {"on_account_object": {"object_type": "WAREHOUSE", "object_name": db.warehouse}},
+            ),
+            "usage-schema": ("USAGE", {"on_schema": {"schema_name": schema_name}}),
+            "select-view": (
+                "SELECT",
+                {
+                    "on_schema_object": {
+                        "object_type": "VIEW",
+                        "object_name": pulumi.Output.concat(schema_name, ".", args.view.name),
+                    }
+                },
+            ),
+        }
         grants = [
             snowflake.GrantPrivilegesToAccountRole(
-                f"{name}-usage-database",
-                account_role_name=role.name,
-                privileges=["USAGE"],
-                on_account_object={
-                    "object_type": "DATABASE",
-                    "object_name": db.database,
-                },
-                opts=child,
-            ),
-            snowflake.GrantPrivilegesToAccountRole(
-                f"{name}-usage-warehouse",
-                account_role_name=role.name,
-                privileges=["USAGE"],
-                on_account_object={
-                    "object_type": "WAREHOUSE",
-                    "object_name": db.warehouse,
-                },
-                opts=child,
-            ),
-            snowflake.GrantPrivilegesToAccountRole(
-                f"{name}-usage-schema",
-                account_role_name=role.name,
-                privileges=["USAGE"],
-                on_schema={"schema_name": pulumi.Output.concat(db.database, ".", db.schema)},
-                opts=child,
-            ),
-            snowflake.GrantPrivilegesToAccountRole(
-                f"{name}-select-view",
-                account_role_name=role.name,
-                privileges=["SELECT"],
-                on_schema_object={
-                    "object_type": "VIEW",
-                    "object_name": pulumi.Output.concat(db.database, ".", db.schema, ".", args.view.name),
-                },
-                opts=child,
-            ),
+                f"{name}-{suffix}", account_role_name=role.name, privileges=[privilege], **target, opts=child
+            )
+            for suffix, (privilege, target) in privileges.items()
         ]
         user = snowflake.ServiceUser(
             f"{name}-user",

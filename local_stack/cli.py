@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from local_stack import endpoints as endpoints_module
 from local_stack import processes, stack
 from local_stack.processes import LocalStackError
 
@@ -46,9 +47,9 @@ def _print_endpoints(endpoints: dict[str, Any], state_dir: Path) -> None:
     console.print(f"  S3 (moto):         {endpoints['s3_endpoint_url']}  bucket {endpoints['bucket']}")
     sf = endpoints["snowflake"]
     console.print(f"  Snowflake (fake):  {sf['protocol']}://{sf['host']}:{sf['port']}  {sf['database']}.{sf['schema']}")
-    if endpoints.get("superset_url"):
+    if endpoints.get("dashboard_url"):
         console.print(
-            f"  Dashboard:         {endpoints['superset_url']}/superset/dashboard/ecommerce-live/  "
+            f"  Dashboard:         {endpoints['dashboard_url']}  "
             f"(login {endpoints['superset_username']} / {endpoints['superset_password']}, local only)"
         )
 
@@ -69,7 +70,7 @@ def status(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
     from local_stack import snowpipe
 
     try:
-        stack.read_endpoints(state_dir)
+        endpoints_module.read(state_dir)
         report = snowpipe.status(state_dir)
     except LocalStackError as err:
         _fail(err)
@@ -108,9 +109,9 @@ def demo(
 
 def _live_view(endpoints: dict[str, Any], state_dir: Path, producer: processes.TrackedProcess) -> None:
     from infra.sql_source import dashboard_queries
-    from local_stack.snowpipe import connect_snowflake, read_endpoints, status
+    from local_stack.snowpipe import status
 
-    connection = connect_snowflake(read_endpoints(state_dir))
+    connection = endpoints_module.connect_snowflake(endpoints, user="demo")
     queries = dashboard_queries()
     with Live(console=console, refresh_per_second=2) as live:
         while True:
@@ -128,8 +129,8 @@ def _live_view(endpoints: dict[str, Any], state_dir: Path, producer: processes.T
                 rows = cursor.execute(sql).fetchall()
                 shown = ", ".join(f"{r[0]}: {float(r[-1]):,.0f}" for r in rows[:3]) or "-"
                 table.add_row(name.replace("_", " "), shown)
-            if endpoints.get("superset_url"):
-                table.add_row("dashboard", f"{endpoints['superset_url']}/superset/dashboard/ecommerce-live/")
+            if endpoints.get("dashboard_url"):
+                table.add_row("dashboard", endpoints["dashboard_url"])
             live.update(table)
             time.sleep(2)
 

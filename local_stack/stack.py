@@ -61,13 +61,6 @@ class LocalStackSettings:
 Progress = Callable[[str], None]
 
 
-def read_endpoints(state_dir: Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
-    path = state_dir / "endpoints.json"
-    if not path.exists():
-        raise LocalStackError(f"no local stack is running ({path} is missing): start one with `make local-up`")
-    return json.loads(path.read_text())
-
-
 def _http_ok(url: str) -> bool:
     with urllib.request.urlopen(url, timeout=1) as response:
         return response.status == 200
@@ -145,6 +138,7 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
                 "schema": run["exports"]["schema"],
             },
             **superset_endpoint,
+            **({"dashboard_url": run["exports"]["dashboard_url"]} if "dashboard_url" in run["exports"] else {}),
         }
         (state / "endpoints.json").write_text(json.dumps(endpoints, indent=2))
         os.chmod(state / "endpoints.json", 0o600)

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-import snowflake.connector
 
+from local_stack import endpoints as local_endpoints
 from local_stack import stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,28 +72,7 @@ class LocalEnv:
         return self.endpoints["events_prefix"]
 
     def connect(self) -> Any:
-        sf = self.endpoints["snowflake"]
-        return snowflake.connector.connect(
-            host=sf["host"],
-            port=sf["port"],
-            protocol="http",
-            user="test",
-            password="test",
-            account="local",
-            database=sf["database"],
-            schema=sf["schema"],
-            session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-        )
-
-
-def _aws(service: str, endpoints: dict[str, Any]) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoints["s3_endpoint_url"],
-        region_name=endpoints["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+        return local_endpoints.connect_snowflake(self.endpoints, user="test")
 
 
 @contextmanager
@@ -109,7 +87,13 @@ def local_env(state_dir: Path) -> Iterator[LocalEnv]:
     endpoints = stack.up(settings, progress=lambda _message: None, start_worker=False)
     try:
         pipes = json.loads((state_dir / "pipes.json").read_text())
-        yield LocalEnv(state_dir, endpoints, pipes, _aws("s3", endpoints), _aws("sqs", endpoints))
+        yield LocalEnv(
+            state_dir,
+            endpoints,
+            pipes,
+            local_endpoints.aws_client(endpoints, "s3"),
+            local_endpoints.aws_client(endpoints, "sqs"),
+        )
     finally:
         stack.down(state_dir)
 

@@ -24,12 +24,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
-import snowflake.connector
 
 from infra.superset_import import SupersetImportProvider
+from local_stack import endpoints as local_endpoints
 from local_stack import processes, producer, superset_server
 from local_stack import stack as lifecycle
 
@@ -42,25 +41,19 @@ SEED = 20261127
 
 @dataclass
 class SupersetStack:
-    snowflake_port: int
+    endpoints: dict[str, Any]
     superset_url: str
     username: str
     password: str
     outputs: dict[str, Any]
 
+    @property
+    def snowflake_port(self) -> int:
+        return self.endpoints["snowflake"]["port"]
+
     def connect(self) -> Any:
         """A Snowflake connector session on the fakesnow server, in ECOMMERCE_POC.ANALYTICS."""
-        return snowflake.connector.connect(
-            host="127.0.0.1",
-            port=self.snowflake_port,
-            protocol="http",
-            user="test",
-            password="test",
-            account="local",
-            database=DATABASE,
-            schema=SCHEMA,
-            session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-        )
+        return local_endpoints.connect_snowflake(self.endpoints, user="test")
 
     def api(self) -> requests.Session:
         """A Superset API session logged in as the local admin."""
@@ -157,26 +150,17 @@ def _build(tmp_dir: Path) -> _Built:
     except BaseException:
         lifecycle.down(tmp_dir)
         raise
-    return _Built(SupersetStack(snowflake_port, url, creds.username, creds.password, outputs), tmp_dir)
+    return _Built(SupersetStack(endpoints, url, creds.username, creds.password, outputs), tmp_dir)
 
 
 def _load_seed_events(endpoints: dict[str, Any]) -> None:
     """Through the pipeline itself: one NDJSON.gz file into the bucket, then wait for the worker."""
     events = seed_events(_csv_rows("products.csv"), _csv_rows("customers.csv"))
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoints["s3_endpoint_url"],
-        region_name=endpoints["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    s3 = local_endpoints.aws_client(endpoints, "s3")
     s3.put_object(Bucket=endpoints["bucket"], Key=f"{endpoints['events_prefix']}seed/events.ndjson.gz",
                   Body=producer.ndjson_gz(events))  # fmt: skip
-    sf = endpoints["snowflake"]
     deadline = time.monotonic() + 60
-    with snowflake.connector.connect(
-        host=sf["host"], port=sf["port"], protocol="http", user="t", password="t", account="local"
-    ) as connection:
+    with local_endpoints.connect_snowflake(endpoints) as connection:
         while time.monotonic() < deadline:
             (count,) = (
                 connection.cursor().execute(f"SELECT COUNT(*) FROM {DATABASE}.{SCHEMA}.ECOMMERCE_EVENTS").fetchone()

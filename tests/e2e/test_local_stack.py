@@ -6,12 +6,11 @@ import json
 import socket
 from pathlib import Path
 
-import boto3
 import pulumi
 import pytest
-import snowflake.connector
 
 from infra.reference_data import SEED_FILES
+from local_stack import endpoints as local_endpoints
 from local_stack import processes, stack
 from local_stack.local_cloud import LocalCloud, LocalContext, LocalDeployError
 from local_stack.processes import LocalStackError
@@ -30,21 +29,11 @@ def running(tmp_path_factory):
 
 
 def _aws(endpoints, service):
-    return boto3.client(
-        service,
-        endpoint_url=endpoints["s3_endpoint_url"],
-        region_name=endpoints["region"],
-        aws_access_key_id="any",
-        aws_secret_access_key="any",
-    )
+    return local_endpoints.aws_client(endpoints, service)
 
 
 def _snowflake(endpoints):
-    sf = endpoints["snowflake"]
-    return snowflake.connector.connect(
-        host=sf["host"], port=sf["port"], protocol=sf["protocol"], user="any", password="any", account="local",
-        database=sf["database"], schema=sf["schema"],
-    )  # fmt: skip
+    return local_endpoints.connect_snowflake(endpoints)
 
 
 def test_local_deploy_creates_every_resource_the_program_declares(running):
