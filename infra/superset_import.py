@@ -43,16 +43,15 @@ import yaml
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from infra.wire_format import reveal
+
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "superset_assets"
 # The one top-level folder Superset expects inside an import ZIP.
 BUNDLE_ROOT = "ecommerce_dashboards"
 # What Superset itself writes in place of a secret in exported YAML.
 PASSWORD_MASK = "XXXXXXXXXX"
 
-# Wire format of a Pulumi secret and the unknown-value marker, as the dynamic
-# provider host hands them to diff/create/update.
-_SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+# The unknown-value marker, as the dynamic provider host hands it to diff.
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 # Connection fields rendered into the bundle (none of them secret).
@@ -69,14 +68,8 @@ class SupersetLoginError(SupersetImportError):
     """Superset rejected the username/password."""
 
 
-def _reveal(value: Any) -> Any:
-    if isinstance(value, dict) and value.get(_SECRET_SIG_KEY) == _SECRET_SIG:
-        return _reveal(value["value"])
-    return value
-
-
 def _has_unknown(value: Any) -> bool:
-    value = _reveal(value)
+    value = reveal(value)
     if isinstance(value, dict):
         return any(_has_unknown(v) for v in value.values())
     if isinstance(value, list):
@@ -328,7 +321,7 @@ def _excerpt(response: requests.Response) -> str:
 def _credentials_fingerprint(props: Mapping[str, Any], salt: str) -> str:
     """A slow salted hash of the Snowflake credentials: detects rotation without storing them."""
     material = json.dumps(
-        {k: _reveal(props.get(k)) for k in ("private_key", "private_key_passphrase", "database_password")},
+        {k: reveal(props.get(k)) for k in ("private_key", "private_key_passphrase", "database_password")},
         sort_keys=True,
     ).encode()
     digest = hashlib.scrypt(material, salt=bytes.fromhex(salt), n=2**14, r=8, p=1, dklen=32)
@@ -336,16 +329,16 @@ def _credentials_fingerprint(props: Mapping[str, Any], salt: str) -> str:
 
 
 def _auth(props: Mapping[str, Any]) -> str:
-    return "keypair" if _reveal(props.get("private_key")) else "password"
+    return "keypair" if reveal(props.get("private_key")) else "password"
 
 
 def rendered_bundle(props: Mapping[str, Any]) -> RenderedBundle:
     """The bundle exactly as the provider imports it for these resource inputs."""
     return render_bundle(
-        _reveal(props["asset_files"]),
-        _reveal(props["connection"]),
+        reveal(props["asset_files"]),
+        reveal(props["connection"]),
         _auth(props),
-        private_key_passphrase=bool(_reveal(props.get("private_key_passphrase"))),
+        private_key_passphrase=bool(reveal(props.get("private_key_passphrase"))),
     )
 
 
@@ -359,10 +352,10 @@ class SupersetImportProvider(pulumi.dynamic.ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
         failures = []
-        url = _reveal(news.get("superset_url"))
+        url = reveal(news.get("superset_url"))
         if isinstance(url, str) and not url.startswith(("http://", "https://")):
             failures.append(pulumi.dynamic.CheckFailure("superset_url", f"{url!r} must start with http(s)://"))
-        if not _has_unknown(news) and not (_reveal(news.get("private_key")) or _reveal(news.get("database_password"))):
+        if not _has_unknown(news) and not (reveal(news.get("private_key")) or reveal(news.get("database_password"))):
             failures.append(
                 pulumi.dynamic.CheckFailure(
                     "private_key", "give the dashboard user's private key (key-pair auth) or a database password"
@@ -376,9 +369,9 @@ class SupersetImportProvider(pulumi.dynamic.ResourceProvider):
         changed = []
         if rendered_bundle(news).content_hash != olds.get("content_hash"):
             changed.append("asset_files")
-        if str(_reveal(news.get("superset_url"))).rstrip("/") != olds.get("superset_url"):
+        if str(reveal(news.get("superset_url"))).rstrip("/") != olds.get("superset_url"):
             changed.append("superset_url")
-        old_fingerprint = _reveal(olds.get("credentials_fingerprint")) or ""
+        old_fingerprint = reveal(olds.get("credentials_fingerprint")) or ""
         salt = old_fingerprint.split("$")[1] if old_fingerprint.count("$") == 2 else None
         if salt is None or _credentials_fingerprint(news, salt) != old_fingerprint:
             changed.append("private_key")
@@ -397,19 +390,19 @@ class SupersetImportProvider(pulumi.dynamic.ResourceProvider):
 
     def _import(self, props: Mapping[str, Any]) -> dict[str, Any]:
         bundle = rendered_bundle(props)
-        url = str(_reveal(props["superset_url"])).rstrip("/")
+        url = str(reveal(props["superset_url"])).rstrip("/")
         passwords: dict[str, str] = {}
         extra_secrets: dict[str, dict[str, str]] = {}
         for path in bundle.database_files:
             if _auth(props) == "keypair":
-                secrets_for_db = {"$.auth_params.privatekey_body": _reveal(props["private_key"])}
-                if passphrase := _reveal(props.get("private_key_passphrase")):
+                secrets_for_db = {"$.auth_params.privatekey_body": reveal(props["private_key"])}
+                if passphrase := reveal(props.get("private_key_passphrase")):
                     secrets_for_db["$.auth_params.privatekey_pass"] = passphrase
                 extra_secrets[path] = secrets_for_db
             else:
-                passwords[path] = _reveal(props["database_password"])
+                passwords[path] = reveal(props["database_password"])
         client = SupersetClient(url, retries=self.retries, backoff=self.backoff, timeout=self.timeout)
-        client.login(str(_reveal(props["superset_username"])), str(_reveal(props["superset_password"])))
+        client.login(str(reveal(props["superset_username"])), str(reveal(props["superset_password"])))
         client.import_bundle(bundle.to_zip(), passwords, extra_secrets)
         slug = _dashboard_slug(bundle)
         dashboard = client.dashboard(slug)

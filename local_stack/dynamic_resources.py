@@ -12,20 +12,9 @@ from typing import Any
 
 import dill
 
+from infra.wire_format import reveal
+
 PROVIDER_KEY = "__provider"
-_SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-
-
-def reveal(value: Any) -> Any:
-    """The value with the mock runtime's secret wrappers removed, at every level."""
-    if isinstance(value, dict):
-        if value.get(_SECRET_SIG_KEY) == _SECRET_SIG:
-            return reveal(value.get("value"))
-        return {k: reveal(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [reveal(v) for v in value]
-    return value
 
 
 def create(inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
