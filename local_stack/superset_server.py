@@ -25,7 +25,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -37,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+
+from local_stack.processes import alive, port_is_free
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = REPO_ROOT / "superset-requirements.txt"
@@ -236,31 +237,12 @@ def _pid_file(port: int) -> Path:
     return HOME_DIR / f"superset-{port}.pid"
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-    return True
-
-
 def healthy(port: int, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=timeout) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -279,11 +261,11 @@ def start(port: int = DEFAULT_PORT, workers: int = 1, timeout: float = 180.0) ->
     pid_file = _pid_file(port)
     if pid_file.exists():
         pid = int(pid_file.read_text())
-        if _alive(pid) and healthy(port):
+        if alive(pid) and healthy(port):
             console.print(f"Superset already running on http://{HOST}:{port} (pid {pid})")
             return pid
         pid_file.unlink()
-    if not _port_free(port):
+    if not port_is_free(port):
         raise SupersetServerError(
             f"port {port} on {HOST} is already in use by another program: stop it or choose another --port"
         )
@@ -351,7 +333,7 @@ def stop_pid(pid: int, timeout: float = 20.0) -> None:
             if os.waitpid(pid, os.WNOHANG)[0] == pid:
                 return
         except ChildProcessError:
-            if not _alive(pid):
+            if not alive(pid):
                 return
         time.sleep(0.2)
     try:
