@@ -92,8 +92,8 @@ dashboard_access = DashboardAccess(
 )
 if config.superset is None:
     pulumi.log.warn(
-        "supersetUrl is not set: the dashboards are not imported. To import them on `pulumi up`: "
-        "pulumi config set supersetUrl https://<your superset> (see README, 'Dashboards')"
+        "supersetUrl is not set: the Superset dashboards step is left out. To import the dashboards, "
+        "set ecommerce-analytics:supersetUrl (see README, 'Dashboards')"
     )
 else:
     superset = config.superset
