@@ -36,8 +36,18 @@ def aws_client(endpoints: dict[str, Any], service: str) -> Any:
     )
 
 
-def connect_snowflake(endpoints: dict[str, Any], user: str = "local") -> Any:
-    """A session in the POC's database and schema on the local Snowflake."""
+def connect_snowflake(
+    endpoints: dict[str, Any],
+    user: str = "local",
+    *,
+    database: str | None = None,
+    schema: str | None = None,
+    **options: Any,
+) -> Any:
+    """A session on the local Snowflake, in the POC's database and schema unless others are named.
+
+    `options` go to snowflake.connector.connect as they are (timeouts, say).
+    """
     sf = endpoints["snowflake"]
     return snowflake.connector.connect(
         host=sf["host"],
@@ -46,7 +56,8 @@ def connect_snowflake(endpoints: dict[str, Any], user: str = "local") -> Any:
         user=user,
         password="local",
         account="local",
-        database=sf["database"],
-        schema=sf["schema"],
+        database=database or sf["database"],
+        schema=schema or sf["schema"],
         session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+        **options,
     )

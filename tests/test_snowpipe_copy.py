@@ -11,8 +11,9 @@ import pytest
 import sqlglot
 
 from infra import sql_source
-from local_stack import snowpipe
-from local_stack.snowpipe import CopyPlanError, RecordError, TargetColumn
+from local_stack.snowpipe import copy_plan, pipes, quick_check, record_checks
+from local_stack.snowpipe.copy_plan import CopyPlanError, TargetColumn
+from local_stack.snowpipe.record_checks import RecordError
 
 NAMESPACE = sql_source.Namespace("ECOMMERCE_POC", "ANALYTICS")
 
@@ -22,9 +23,9 @@ def _table_columns() -> list[TargetColumn]:
 
 
 @pytest.fixture(scope="module")
-def plan() -> snowpipe.CopyPlan:
+def plan() -> copy_plan.CopyPlan:
     copy = sql_source.pipe_copy_statement(NAMESPACE, "EVENTS_STAGE", "JSON_EVENTS")
-    return snowpipe.parse_copy(copy, _table_columns())
+    return copy_plan.parse_copy(copy, _table_columns())
 
 
 def record(**fields: object) -> dict:
@@ -49,7 +50,7 @@ def ndjson(*records: object) -> bytes:
 # COPY parsing
 
 
-def test_the_pipes_copy_binds_every_column_in_table_order(plan: snowpipe.CopyPlan) -> None:
+def test_the_pipes_copy_binds_every_column_in_table_order(plan: copy_plan.CopyPlan) -> None:
     assert plan.table.upper() == "ECOMMERCE_POC.ANALYTICS.ECOMMERCE_EVENTS", f"target table: {plan.table}"
     assert plan.on_error == "SKIP_FILE", "the pipe's ON_ERROR must be read from its COPY"
     assert plan.file_format == "ECOMMERCE_POC.ANALYTICS.JSON_EVENTS", f"file format: {plan.file_format}"
@@ -69,7 +70,7 @@ def test_the_pipes_copy_binds_every_column_in_table_order(plan: snowpipe.CopyPla
     ], "the projection over $1 must map positionally onto ECOMMERCE_EVENTS"
 
 
-def test_insert_replaces_dollar_one_and_metadata(plan: snowpipe.CopyPlan) -> None:
+def test_insert_replaces_dollar_one_and_metadata(plan: copy_plan.CopyPlan) -> None:
     sql = plan.insert_sql(
         "/tmp/spool/x.json",
         {"METADATA$FILENAME": "2025/01/it's.json", "METADATA$START_SCAN_TIME": "2025-01-01 00:00:00+00:00"},
@@ -83,7 +84,7 @@ def test_insert_replaces_dollar_one_and_metadata(plan: snowpipe.CopyPlan) -> Non
 
 def test_column_list_and_nested_paths_are_supported() -> None:
     columns = [TargetColumn("A", "VARCHAR", False), TargetColumn("B", "NUMBER(38,0)", True)]
-    plan = snowpipe.parse_copy("COPY INTO db.s.t (B, A) FROM (SELECT $1:x.y[1]::NUMBER, $1:z FROM @st)", columns)
+    plan = copy_plan.parse_copy("COPY INTO db.s.t (B, A) FROM (SELECT $1:x.y[1]::NUMBER, $1:z FROM @st)", columns)
     assert [(c.target.name, c.path, c.cast) for c in plan.columns] == [
         ("B", ("x", "y", 1), "NUMBER"),
         ("A", ("z",), "VARIANT"),
@@ -104,7 +105,7 @@ def test_column_list_and_nested_paths_are_supported() -> None:
 def test_copies_the_local_snowpipe_cannot_reproduce_are_refused(statement: str, message: str) -> None:
     columns = [TargetColumn("A", "VARCHAR", True), TargetColumn("B", "VARCHAR", True)]
     with pytest.raises(CopyPlanError, match=message.replace("$", r"\$")):
-        snowpipe.parse_copy(statement, columns)
+        copy_plan.parse_copy(statement, columns)
 
 
 # --------------------------------------------------------------------------
@@ -137,39 +138,41 @@ def test_copies_the_local_snowpipe_cannot_reproduce_are_refused(statement: str, 
         ({"quantity": None}, RecordError(1, "NULL result in a non-nullable column QUANTITY", "QUANTITY")),
     ],
 )
-def test_cast_rules_follow_snowflake(plan: snowpipe.CopyPlan, fields: dict, expected: RecordError | None) -> None:
-    verdict = snowpipe.validate_records(ndjson(record(**fields)), plan)
+def test_cast_rules_follow_snowflake(plan: copy_plan.CopyPlan, fields: dict, expected: RecordError | None) -> None:
+    verdict = record_checks.validate_records(ndjson(record(**fields)), plan)
     assert verdict.error == expected, f"{fields}: expected {expected}, got {verdict.error}"
     assert verdict.rows == (1 if expected is None else 0), f"{fields}: rows counted {verdict.rows}"
 
 
-def test_first_bad_line_is_reported_with_blank_lines_counted(plan: snowpipe.CopyPlan) -> None:
+def test_first_bad_line_is_reported_with_blank_lines_counted(plan: copy_plan.CopyPlan) -> None:
     body = ndjson(record(), b"", b"   ", record(), b'{"event_id": ', record())
-    verdict = snowpipe.validate_records(body, plan)
+    verdict = record_checks.validate_records(body, plan)
     assert verdict.error is not None and verdict.error.line == 5, f"line numbers count blank lines: {verdict}"
     assert verdict.error.reason.startswith("Error parsing JSON"), verdict.error.reason
 
 
-def test_non_object_records_fail_on_the_first_required_column(plan: snowpipe.CopyPlan) -> None:
-    verdict = snowpipe.validate_records(b"[1, 2]\n", plan)
+def test_non_object_records_fail_on_the_first_required_column(plan: copy_plan.CopyPlan) -> None:
+    verdict = record_checks.validate_records(b"[1, 2]\n", plan)
     assert verdict.error == RecordError(1, "NULL result in a non-nullable column EVENT_ID", "EVENT_ID"), verdict
 
 
-def test_record_over_16_mib_is_refused(plan: snowpipe.CopyPlan) -> None:
-    line = orjson.dumps(record(padding="x" * snowpipe.MAX_RECORD_BYTES))
-    verdict = snowpipe.validate_records(line, plan)
+def test_record_over_16_mib_is_refused(plan: copy_plan.CopyPlan) -> None:
+    line = orjson.dumps(record(padding="x" * record_checks.MAX_RECORD_BYTES))
+    verdict = record_checks.validate_records(line, plan)
     assert verdict.error is not None and verdict.error.reason.startswith("Max LOB size"), verdict
 
 
-def test_empty_and_blank_files_have_zero_rows(plan: snowpipe.CopyPlan) -> None:
-    assert snowpipe.validate_records(b"", plan) == snowpipe.FileVerdict(0), "empty file: zero rows, no error"
-    assert snowpipe.validate_records(b"\n\n  \n", plan) == snowpipe.FileVerdict(0), "blank lines are not records"
+def test_empty_and_blank_files_have_zero_rows(plan: copy_plan.CopyPlan) -> None:
+    assert record_checks.validate_records(b"", plan) == record_checks.FileVerdict(0), "empty file: zero rows, no error"
+    assert record_checks.validate_records(b"\n\n  \n", plan) == record_checks.FileVerdict(0), (
+        "blank lines are not records"
+    )
 
 
-def test_non_ascii_and_invalid_utf8(plan: snowpipe.CopyPlan) -> None:
-    ok = snowpipe.validate_records(ndjson(record(session_id="東京-😀", note="é")), plan)
-    assert ok == snowpipe.FileVerdict(1), f"non-ASCII text is valid JSON: {ok}"
-    bad = snowpipe.validate_records(ndjson(record()).replace(b"s1", b"s\xff"), plan)
+def test_non_ascii_and_invalid_utf8(plan: copy_plan.CopyPlan) -> None:
+    ok = record_checks.validate_records(ndjson(record(session_id="東京-😀", note="é")), plan)
+    assert ok == record_checks.FileVerdict(1), f"non-ASCII text is valid JSON: {ok}"
+    bad = record_checks.validate_records(ndjson(record()).replace(b"s1", b"s\xff"), plan)
     assert bad.error is not None and bad.error.line == 1, f"invalid UTF-8 must fail line 1: {bad}"
 
 
@@ -184,21 +187,21 @@ def duck() -> duckdb.DuckDBPyConnection:
     connection.close()
 
 
-def quick(plan: snowpipe.CopyPlan, duck: duckdb.DuckDBPyConnection, tmp_path: Path, body: bytes):
+def quick(plan: copy_plan.CopyPlan, duck: duckdb.DuckDBPyConnection, tmp_path: Path, body: bytes):
     spool = tmp_path / "spool.json"
     spool.write_bytes(body)
-    return snowpipe.quick_verdict(duck, plan, spool, body)
+    return quick_check.quick_verdict(duck, plan, spool, body)
 
 
-def test_quick_check_vouches_for_clean_files(plan: snowpipe.CopyPlan, duck, tmp_path: Path) -> None:
+def test_quick_check_vouches_for_clean_files(plan: copy_plan.CopyPlan, duck, tmp_path: Path) -> None:
     body = ndjson(
         *(record(event_id=f"e{n}") for n in range(50)),
         b"",
         record(session_id=None, event_timestamp="2025-01-01 10:00:00.123456+02:00", note="NaN-free, ok"),
         record(event_timestamp="2024-02-29", padding=[{"a": [1, 2.5e10, None]}]),
     )
-    assert quick(plan, duck, tmp_path, body) == snowpipe.FileVerdict(52), "a clean file needs no Python pass"
-    assert quick(plan, duck, tmp_path, b"\n\n") == snowpipe.FileVerdict(0), "blank lines are no records"
+    assert quick(plan, duck, tmp_path, body) == record_checks.FileVerdict(52), "a clean file needs no Python pass"
+    assert quick(plan, duck, tmp_path, b"\n\n") == record_checks.FileVerdict(0), "blank lines are no records"
 
 
 @pytest.mark.parametrize(
@@ -254,10 +257,10 @@ def test_quick_check_vouches_for_clean_files(plan: snowpipe.CopyPlan, duck, tmp_
     ],
 )
 def test_quick_check_never_vouches_for_what_python_refuses(
-    plan: snowpipe.CopyPlan, duck, tmp_path: Path, line: bytes
+    plan: copy_plan.CopyPlan, duck, tmp_path: Path, line: bytes
 ) -> None:
     body = ndjson(record(), line, record())
-    python = snowpipe.validate_records(body, plan)
+    python = record_checks.validate_records(body, plan)
     verdict = quick(plan, duck, tmp_path, body)
     if python.error is not None:
         assert verdict is None, f"{line[:80]!r}: Python refuses ({python.error}) but the quick check passed {verdict}"
@@ -267,7 +270,7 @@ def test_quick_check_never_vouches_for_what_python_refuses(
 
 def test_quick_check_leaves_nested_paths_to_python(duck, tmp_path: Path) -> None:
     columns = [TargetColumn("A", "NUMBER(38,0)", False)]
-    nested = snowpipe.parse_copy("COPY INTO db.s.t FROM (SELECT $1:x.y::NUMBER FROM @st)", columns)
+    nested = copy_plan.parse_copy("COPY INTO db.s.t FROM (SELECT $1:x.y::NUMBER FROM @st)", columns)
     assert quick(nested, duck, tmp_path, b'{"x": {"y": 1}}\n') is None, "only the Python check follows nested paths"
 
 
@@ -277,18 +280,18 @@ def test_quick_check_leaves_nested_paths_to_python(duck, tmp_path: Path) -> None
 
 def test_decode_file_detects_gzip_by_magic_bytes_and_strips_bom() -> None:
     text = b'{"a": 1}\n'
-    assert snowpipe.decode_file(gzip.compress(text), "AUTO", "no-extension") == text, "gzip found by magic bytes"
-    assert snowpipe.decode_file(text, "AUTO", "plain.gz") == text, "a plain file named .gz still reads as plain"
-    assert snowpipe.decode_file(b"\xef\xbb\xbf" + text, "AUTO", "bom.json") == text, "the BOM is skipped"
-    assert snowpipe.decode_file(gzip.compress(text), "NONE", "raw") == gzip.compress(text), "NONE never inflates"
+    assert record_checks.decode_file(gzip.compress(text), "AUTO", "no-extension") == text, "gzip found by magic bytes"
+    assert record_checks.decode_file(text, "AUTO", "plain.gz") == text, "a plain file named .gz still reads as plain"
+    assert record_checks.decode_file(b"\xef\xbb\xbf" + text, "AUTO", "bom.json") == text, "the BOM is skipped"
+    assert record_checks.decode_file(gzip.compress(text), "NONE", "raw") == gzip.compress(text), "NONE never inflates"
 
 
 def test_truncated_gzip_is_a_file_error() -> None:
-    with pytest.raises(snowpipe._CastError, match="Error decompressing gzip"):
+    with pytest.raises(record_checks.CastError, match="Error decompressing gzip"):
         body = gzip.compress(b"".join(orjson.dumps({"n": i, "h": hash(str(i))}) + b"\n" for i in range(500)))
-        snowpipe.decode_file(body[: len(body) // 2], "AUTO", "cut.gz")
+        record_checks.decode_file(body[: len(body) // 2], "AUTO", "cut.gz")
 
 
 def test_stage_prefix_gets_a_trailing_slash() -> None:
-    pipe = snowpipe.PipeSpec("P", "D", "S", "COPY", "q", "s3://bucket/events", "AUTO")
+    pipe = pipes.PipeSpec("P", "D", "S", "COPY", "q", "s3://bucket/events", "AUTO")
     assert (pipe.bucket, pipe.prefix) == ("bucket", "events/"), "events2/x must not count as under events"

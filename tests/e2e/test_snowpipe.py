@@ -19,12 +19,13 @@ import orjson
 import pytest
 
 from infra import sql_source
-from local_stack import producer, snowpipe
+from local_stack import producer
+from local_stack.snowpipe import load_history, status_report
 from tests.e2e.conftest import ROOT, LocalEnv, Worker, wait_until, worker_log
 
 pytestmark = pytest.mark.e2e
 
-HISTORY = f"ECOMMERCE_POC.{snowpipe.HISTORY_SCHEMA}.{snowpipe.HISTORY_TABLE}"
+HISTORY = f"ECOMMERCE_POC.{load_history.HISTORY_SCHEMA}.{load_history.HISTORY_TABLE}"
 LOAD_TIMEOUT = 30
 
 
@@ -291,14 +292,14 @@ def test_status_reports_loaded_and_skipped_files(env: LocalEnv, worker: Worker, 
     bad = put(env, "status/bad.ndjson", lines(event(event_id="st-bad", quantity="many")))
     settled(env, db, ok)
     settled(env, db, bad)
-    files = {f["file"]: f for f in snowpipe.status(env.state_dir)["pipes"][0]["files"]}
+    files = {f["file"]: f for f in status_report.status(env.state_dir)["pipes"][0]["files"]}
     assert files[ok]["status"] == "LOADED" and files[ok]["rows_loaded"] == 5, f"status for {ok}: {files[ok]}"
     assert files[bad]["error"] == {
         "line": 1,
         "column": "QUANTITY",
         "reason": "Numeric value 'many' is not recognized",
     }, f"status for {bad}: {files[bad]}"
-    json.dumps(snowpipe.status(env.state_dir))
+    json.dumps(status_report.status(env.state_dir))
 
 
 def test_object_outside_the_stage_prefix_is_ignored(env: LocalEnv, worker: Worker, db: Any) -> None:
