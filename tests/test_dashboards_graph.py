@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local_stack.dynamic_resources import reveal
 from local_stack.program_runner import ProgramRun, run_program
@@ -18,13 +19,16 @@ PASSPHRASE = "key-passphrase-77d2"
 
 
 @pytest.fixture(scope="module")
-def key_pair(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("keys")
-    subprocess.run(["openssl", "genrsa", "-out", folder / "rsa_key.pem", "2048"], check=True, capture_output=True)
-    private = (folder / "rsa_key.pem").read_text()
-    public = subprocess.run(
-        ["openssl", "rsa", "-in", folder / "rsa_key.pem", "-pubout"], check=True, capture_output=True, text=True
-    ).stdout
+def key_pair():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
