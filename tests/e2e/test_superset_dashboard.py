@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from infra import sql_source
 from infra.superset_import import SupersetImportProvider
-from local_stack import superset_server
+from local_stack import endpoints as local_endpoints
+from local_stack import producer, superset_server
 from tests.e2e.superset_stack import SupersetStack, import_props, superset_stack  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.e2e
@@ -151,3 +154,33 @@ def test_keypair_connection_is_accepted_by_superset(superset_stack: SupersetStac
     finally:
         # Back to the password connection the other tests were written against.
         provider.update("id", superset_stack.outputs, password_props)
+
+
+def test_dashboard_moves_as_events_stream_in(superset_stack: SupersetStack) -> None:  # noqa: F811
+    """New purchases put in S3 show up in the dashboard's numbers, through the whole pipeline."""
+    chart_id = superset_stack.outputs["chart_ids"]["Total Revenue"]
+    before = float(_chart_rows(superset_stack, chart_id)[0]["revenue"])
+    with superset_stack.connect() as connection:
+        (price,) = connection.cursor().execute("SELECT PRICE FROM PRODUCTS WHERE PRODUCT_ID = 1001").fetchone()
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    purchases = [
+        {"event_id": f"moving-{n}", "event_type": "purchase", "event_timestamp": now, "customer_id": 7,
+         "product_id": 1001, "quantity": 2}
+        for n in range(3)
+    ]  # fmt: skip
+    endpoints = superset_stack.endpoints
+    local_endpoints.aws_client(endpoints, "s3").put_object(
+        Bucket=endpoints["bucket"],
+        Key=f"{endpoints['events_prefix']}moving/purchases.ndjson",
+        Body=producer.ndjson(purchases),
+    )
+    expected = before + 3 * 2 * float(price)
+    deadline = time.monotonic() + 30
+    while True:
+        after = float(_chart_rows(superset_stack, chart_id)[0]["revenue"])
+        if math.isclose(after, expected, abs_tol=0.01) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert math.isclose(after, expected, abs_tol=0.01), (
+        f"Total Revenue went from {before} to {after}; three purchases of 2 x {price} should make it {expected}"
+    )
