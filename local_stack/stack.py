@@ -143,11 +143,12 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         (state / "endpoints.json").write_text(json.dumps(endpoints, indent=2))
         os.chmod(state / "endpoints.json", 0o600)
 
-        progress("starting the local Snowpipe worker")
-        worker = processes.start(
-            state, "snowpipe", [python, "-m", "local_stack.snowpipe", "--state-dir", str(state)], None
-        )
-        processes.wait_ready(worker, lambda: "local Snowpipe running" in Path(worker.log).read_text(), timeout=30)
+        if start_worker:
+            progress("starting the local Snowpipe worker")
+            worker = processes.start(
+                state, "snowpipe", [python, "-m", "local_stack.snowpipe", "--state-dir", str(state)], None
+            )
+            processes.wait_ready(worker, lambda: "local Snowpipe running" in Path(worker.log).read_text(), timeout=30)
         progress(f"local stack up in {time.monotonic() - started:.1f} s")
         return endpoints
     except BaseException:
@@ -180,7 +181,10 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     cloud = LocalCloud(context)
     try:
         run = run_program(
-            cloud, LOCAL_STACK, overrides=overrides, secret_keys=("ecommerce-analytics:supersetPassword",)
+            cloud,
+            LOCAL_STACK,
+            overrides=overrides,
+            secret_keys=("ecommerce-analytics:supersetPassword", "ecommerce-analytics:supersetSnowflakePassword"),
         )
     finally:
         context.close()

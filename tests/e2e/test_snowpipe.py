@@ -401,6 +401,9 @@ def test_worker_killed_mid_batch_loses_and_duplicates_nothing(env: LocalEnv, wor
         events = producer.generate_events(per_file, seed=100 + n)
         put(env, f"crash/{n:02d}.ndjson.gz", producer.ndjson_gz(events))
     wait_until(lambda: rows_in(db, "ECOMMERCE_EVENTS", "crash") > 0, LOAD_TIMEOUT, "the first crash-test file")
+    assert worker.process.poll() is None, (
+        f"the test's worker must be the one loading (is another worker holding the lock?):\n{worker_log(env.state_dir)}"
+    )
     worker.process.send_signal(signal.SIGKILL)
     worker.process.wait()
     at_kill = rows_in(db, "ECOMMERCE_EVENTS", "crash")
