@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pulumi
 import snowflake.connector
 
-from local_stack import dynamic_resources
+from local_stack import dynamic_resources, endpoints
 
 Outputs = dict[str, Any]
 Handler = Callable[["LocalContext", str, Outputs], tuple[str, Outputs]]
@@ -45,19 +44,13 @@ class LocalContext:
     _snowflake: Any = None
 
     def aws(self, service: str) -> Any:
-        # Any key works against moto; fixed ones keep the environment out of it.
-        return boto3.client(
-            service,
-            endpoint_url=self.s3_endpoint_url,
-            region_name=self.region,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        return endpoints.aws_client({"s3_endpoint_url": self.s3_endpoint_url, "region": self.region}, service)
 
     def sql(self, statement: str) -> list[tuple]:
         """Runs one statement on the local Snowflake (one session, one statement at a time)."""
         with self._lock:
             if self._snowflake is None:
+                # No database in the session: the deploy is what creates it.
                 self._snowflake = snowflake.connector.connect(
                     host="127.0.0.1",
                     port=self.snowflake_port,
