@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import snowflake.connector.errors
+
 from local_stack import endpoints as local_endpoints
 from local_stack.snowpipe.load_history import LOAD_FAILED, LOADED, history_table
 from local_stack.snowpipe.pipes import read_pipes
@@ -32,8 +34,10 @@ def status(state_dir: str | Path = ".local") -> dict[str, Any]:
                     (pipe.qualified_name,),
                 )
                 rows = cursor.fetchall()
-            except Exception:  # no history table yet: the worker never started
-                rows = []
+            except snowflake.connector.errors.ProgrammingError as err:
+                if "does not exist" not in str(err):
+                    raise
+                rows = []  # no history table yet: the worker never started
             for path, etag, size, state, count, line, column, message, when, load_ms in rows:
                 files.append(
                     {
