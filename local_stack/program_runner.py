@@ -37,6 +37,7 @@ class Registration:
     parent: str
     dependencies: set[str]
     inputs: dict[str, Any]
+    provider: str = ""  # "<provider urn>::<provider id>", as the engine references it
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -82,6 +83,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             parent=request.parent,
             dependencies=set(request.dependencies),
             inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+            provider=request.provider,
             id=registered.id if registered else None,
             outputs=dict(registered.state) if registered else {},
         )
