@@ -125,15 +125,19 @@ def run_program(
     overrides: dict[str, str] | None = None,
     secret_keys: tuple[str, ...] = (),
     project_dir: Path = PROJECT_DIR,
+    monitor: RecordingMonitor | None = None,
 ) -> ProgramRun:
-    """Evaluates __main__.py once with `mocks` answering every registration and invoke."""
+    """Evaluates __main__.py once with `mocks` answering every registration and invoke.
+
+    `monitor` replaces the recording monitor (the local deploy's keeps state).
+    """
     config = {**stack_config(stack, project_dir), **(overrides or {})}
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
 
     # A previous run in this process left its root stack behind.
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config, list(secret_keys))
-    monitor = RecordingMonitor(mocks)
+    monitor = monitor or RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))

@@ -131,9 +131,11 @@ def test_pipe_copies_from_the_stage_into_ecommerce_events(run):
     assert f"@{stage['database']}.{stage['schema']}.{stage['name']}" in text, "COPY must read the declared stage"
     fmt = f"{file_format['database']}.{file_format['schema']}.{file_format['name']}"
     assert f"FORMAT_NAME = '{fmt}'" in text
-    assert stage["fileFormat"]["formatName"] == file_format["fullyQualifiedName"] == '"ECOMMERCE_DEV"."ANALYTICS"."JSON_EVENTS"', (
-        "the stage must name its format by the format's own fully qualified name (the provider's documented way)"
-    )
+    assert (
+        stage["fileFormat"]["formatName"]
+        == file_format["fullyQualifiedName"]
+        == '"ECOMMERCE_DEV"."ANALYTICS"."JSON_EVENTS"'
+    ), "the stage must name its format by the format's own fully qualified name (the provider's documented way)"
     assert "ON_ERROR = SKIP_FILE" in text
     assert "METADATA$FILENAME" in text and "METADATA$START_SCAN_TIME" in text
     assert "CURRENT_TIMESTAMP" not in text.upper(), "a pipe's COPY must not use CURRENT_TIMESTAMP"
