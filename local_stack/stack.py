@@ -93,25 +93,13 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
     for name in _RUN_FILES:
         (state / name).unlink(missing_ok=True)
 
-    moto_port = processes.choose_port(settings.moto_port, "MOTO_PORT", "the S3/SQS/IAM emulator (moto)")
-    snowflake_port = processes.choose_port(settings.snowflake_port, "SNOWFLAKE_PORT", "the Snowflake emulator")
     superset_port = (
         processes.choose_port(settings.superset_port, "SUPERSET_PORT", "Superset") if settings.superset else None
     )
     python = sys.executable
     try:
         started = time.monotonic()
-        progress(f"starting moto on 127.0.0.1:{moto_port} and fakesnow on 127.0.0.1:{snowflake_port}")
-        moto = processes.start(
-            state, "moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
-        )
-        fakesnow = processes.start(
-            state, "fakesnow", [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port)],
-            snowflake_port,
-        )  # fmt: skip
-        s3_endpoint = f"http://127.0.0.1:{moto_port}"
-        processes.wait_ready(moto, lambda: _http_ok(f"{s3_endpoint}/moto-api/"), timeout=30)
-        processes.wait_ready(fakesnow, lambda: _tcp_open(snowflake_port), timeout=30)
+        s3_endpoint, snowflake_port = start_emulators(settings, progress)
 
         overrides: dict[str, str] = {}
         superset_endpoint: dict[str, Any] = {}
@@ -163,6 +151,25 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
     except BaseException:
         processes.stop_all(state)
         raise
+
+
+def start_emulators(settings: LocalStackSettings, progress: Progress = print) -> tuple[str, int]:
+    """moto and fakesnow, tracked in the state dir; returns (S3 endpoint URL, Snowflake port)."""
+    state = settings.state_dir
+    moto_port = processes.choose_port(settings.moto_port, "MOTO_PORT", "the S3/SQS/IAM emulator (moto)")
+    snowflake_port = processes.choose_port(settings.snowflake_port, "SNOWFLAKE_PORT", "the Snowflake emulator")
+    python = sys.executable
+    progress(f"starting moto on 127.0.0.1:{moto_port} and fakesnow on 127.0.0.1:{snowflake_port}")
+    moto = processes.start(
+        state, "moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
+    )
+    fakesnow = processes.start(
+        state, "fakesnow", [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port)], snowflake_port
+    )
+    s3_endpoint = f"http://127.0.0.1:{moto_port}"
+    processes.wait_ready(moto, lambda: _http_ok(f"{s3_endpoint}/moto-api/"), timeout=30)
+    processes.wait_ready(fakesnow, lambda: _tcp_open(snowflake_port), timeout=30)
+    return s3_endpoint, snowflake_port
 
 
 def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, Any]:
