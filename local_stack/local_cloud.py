@@ -20,6 +20,7 @@ import pulumi
 import snowflake.connector
 
 from local_stack import dynamic_resources, endpoints
+from local_stack import state as state_module
 
 Outputs = dict[str, Any]
 Handler = Callable[["LocalContext", str, Outputs], tuple[str, Outputs]]
@@ -38,13 +39,13 @@ class LocalContext:
     snowflake_port: int
     state_dir: Path
     stages: dict[str, Outputs] = field(default_factory=dict)
-    pipes: list[Outputs] = field(default_factory=list)
+    pipes: list[state_module.Pipe] = field(default_factory=list)
     recorded: list[Outputs] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _snowflake: Any = None
 
     def aws(self, service: str) -> Any:
-        return endpoints.aws_client({"s3_endpoint_url": self.s3_endpoint_url, "region": self.region}, service)
+        return endpoints.aws_client(self, service)
 
     def sql(self, statement: str) -> list[tuple]:
         """Runs one statement on the local Snowflake (one session, one statement at a time)."""
@@ -124,6 +125,6 @@ class LocalCloud(pulumi.runtime.Mocks):
 
     def write_state(self) -> None:
         """The records the Snowpipe worker and `make local-status` read."""
-        state = self.context.state_dir
-        (state / "pipes.json").write_text(json.dumps({"pipes": self.context.pipes}, indent=2))
-        (state / "snowflake_objects.json").write_text(json.dumps(self.context.recorded, indent=2, default=str))
+        state_dir = self.context.state_dir
+        state_module.write_pipes(state_dir, self.context.pipes)
+        (state_dir / "snowflake_objects.json").write_text(json.dumps(self.context.recorded, indent=2, default=str))

@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase
 
 from local_stack.dynamic_resources import reveal
 from local_stack.local_cloud import LocalContext, LocalDeployError, Outputs
+from local_stack.state import Pipe
 
 
 def _fqn(inputs: Outputs) -> str:
@@ -163,21 +164,19 @@ def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     queue_url = sqs.create_queue(QueueName=f"sf-snowpipe-{inputs['name'].lower()}-{secrets.token_hex(3)}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     ctx.pipes.append(
-        {
-            "name": inputs["name"],
-            "database": inputs["database"],
-            "schema": inputs["schema"],
-            "copy_statement": copy,
-            "auto_ingest": bool(inputs.get("autoIngest")),
-            "queue_url": queue_url,
-            "queue_arn": queue_arn,
-            "stage": {"name": _fqn(stage), "url": stage["url"]},
-            "file_format": {
-                "name": format_ref.group(1) if format_ref else None,
-                "type": "JSON",
-                "compression": "AUTO",
-            },
-        }
+        Pipe(
+            name=inputs["name"],
+            database=inputs["database"],
+            schema=inputs["schema"],
+            copy_statement=copy,
+            auto_ingest=bool(inputs.get("autoIngest")),
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            stage_name=_fqn(stage),
+            stage_url=stage["url"],
+            file_format_name=format_ref.group(1) if format_ref else None,
+            compression="AUTO",
+        )
     )
     return _fqn(inputs), {**_with_fqn(inputs), "notificationChannel": queue_arn}
 

@@ -18,14 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from local_stack import processes
-from local_stack.processes import LocalStackError
+from local_stack import state as local_state
+from local_stack.errors import LocalStackError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
 LOCAL_STACK = "local"
 # Files of one stack's life; caches (the Superset venv and home) survive.
-_RUN_FILES = ("endpoints.json", "pipes.json", "snowflake_objects.json", "deploy.json")
+_RUN_FILES = (local_state.ENDPOINTS_FILE, local_state.PIPES_FILE, "snowflake_objects.json", "deploy.json")
 
 
 @dataclass
@@ -70,7 +73,7 @@ def _tcp_open(port: int) -> bool:
     return not processes.port_is_free(port)
 
 
-def up(settings: LocalStackSettings, progress: Progress = print, start_worker: bool = True) -> dict[str, Any]:
+def up(settings: LocalStackSettings, progress: Progress = print, start_worker: bool = True) -> local_state.Endpoints:
     """Starts everything and returns the endpoints; on any failure stops what it started."""
     state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
@@ -105,7 +108,7 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         processes.wait_ready(fakesnow, lambda: _tcp_open(snowflake_port), timeout=30)
 
         overrides: dict[str, str] = {}
-        superset_endpoint: dict[str, Any] = {}
+        superset_endpoint: dict[str, str] = {}
         if superset_port is not None:
             superset_endpoint = _start_superset(state, superset_port, progress)
             # Only the connection differs from a cloud stack: Superset's
@@ -125,23 +128,23 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         run = deploy(state, s3_endpoint, snowflake_port, overrides)
         progress(f"deployed {len(run['resources'])} resources in {time.monotonic() - deploy_started:.1f} s")
 
-        endpoints = {
-            "s3_endpoint_url": s3_endpoint,
-            "region": run["exports"]["aws_region"],
-            "bucket": run["exports"]["bucket"],
-            "events_prefix": run["exports"]["events_prefix"],
-            "snowflake": {
-                "host": "127.0.0.1",
-                "port": snowflake_port,
-                "protocol": "http",
-                "database": run["exports"]["database"],
-                "schema": run["exports"]["schema"],
-            },
+        exports = run["exports"]
+        endpoints = local_state.Endpoints(
+            s3_endpoint_url=s3_endpoint,
+            region=exports["aws_region"],
+            bucket=exports["bucket"],
+            events_prefix=exports["events_prefix"],
+            snowflake=local_state.SnowflakeEndpoint(
+                host="127.0.0.1",
+                port=snowflake_port,
+                protocol="http",
+                database=exports["database"],
+                schema=exports["schema"],
+            ),
             **superset_endpoint,
-            **({"dashboard_url": run["exports"]["dashboard_url"]} if "dashboard_url" in run["exports"] else {}),
-        }
-        (state / "endpoints.json").write_text(json.dumps(endpoints, indent=2))
-        os.chmod(state / "endpoints.json", 0o600)
+            dashboard_url=exports.get("dashboard_url"),
+        )
+        local_state.write_endpoints(state, endpoints)
 
         if start_worker:
             progress("starting the local Snowpipe worker")
@@ -156,7 +159,7 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         raise
 
 
-def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, Any]:
+def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, str]:
     from local_stack import superset_server
 
     progress(f"starting Superset on 127.0.0.1:{port} (first run installs and bootstraps it: a few minutes)")
@@ -176,7 +179,7 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     from local_stack.program_runner import run_program
 
     context = LocalContext(
-        s3_endpoint_url=s3_endpoint, region="us-east-1", snowflake_port=snowflake_port, state_dir=state
+        s3_endpoint_url=s3_endpoint, region=stack_region(), snowflake_port=snowflake_port, state_dir=state
     )
     cloud = LocalCloud(context)
     try:
@@ -199,8 +202,16 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     return record
 
 
+def stack_region(stack_name: str = LOCAL_STACK) -> str:
+    """aws:region of Pulumi.<stack>.yaml: the region the emulators play."""
+    path = PROJECT_DIR / f"Pulumi.{stack_name}.yaml"
+    region = (yaml.safe_load(path.read_text(encoding="utf-8")).get("config") or {}).get("aws:region")
+    if not region:
+        raise LocalStackError(f"{path} sets no aws:region: add `aws:region: <region>` under config")
+    return region
+
+
 def down(state_dir: Path = DEFAULT_STATE_DIR) -> list[str]:
     stopped = processes.stop_all(state_dir)
-    for name in ("endpoints.json",):
-        (state_dir / name).unlink(missing_ok=True)
+    (state_dir / local_state.ENDPOINTS_FILE).unlink(missing_ok=True)
     return stopped
