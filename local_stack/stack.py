@@ -100,7 +100,8 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
             state, "moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
         )
         fakesnow = processes.start(
-            state, "fakesnow", [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port)],
+            state, "fakesnow",
+            [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port), "--state-dir", str(state)],
             snowflake_port,
         )  # fmt: skip
         s3_endpoint = f"http://127.0.0.1:{moto_port}"
