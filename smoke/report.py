@@ -28,7 +28,8 @@ def print_run(run: SmokeRun, console: Console) -> None:
         latency = f"{run.latency_seconds:.2f} s" if run.latency_seconds is not None else "-"
         console.print(f"[green]smoke passed[/]: put → visible in {latency}")
         return
-    console.print(f"[bold red]smoke failed at '{failure.name}'[/]")
+    console.print(f"[bold red]smoke failed at '{failure.name}'[/]", soft_wrap=True)
     if failure.finding is not None:
-        console.print(f"  likely cause: {failure.finding.cause}")
-        console.print(f"  fix:          {failure.finding.fix}")
+        # Not wrapped: a cause or fix is copied as it is (ARNs, commands).
+        console.print(f"  likely cause: {failure.finding.cause}", soft_wrap=True, markup=False)
+        console.print(f"  fix:          {failure.finding.fix}", soft_wrap=True, markup=False)
