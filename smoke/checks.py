@@ -17,6 +17,7 @@ PIPE_STATUS = "pipe status"
 CANARY = "canary put"
 VISIBLE = "canary visible"
 SUPERSET = "superset chart"
+SUPERSET_WAIT_SECONDS = 15.0
 
 
 @dataclass
@@ -118,8 +119,15 @@ def run(
     from smoke.superset_check import SupersetCheckError, canary_count
 
     started = time.monotonic()
+    # The chart's window ends at Superset's "now" (whole seconds): a canary from this
+    # very second shows up on the next refresh, so ask again until the deadline.
+    deadline = started + SUPERSET_WAIT_SECONDS
     try:
-        chart, count = canary_count(target.superset, canary.event_id)
+        while True:
+            chart, count = canary_count(target.superset, canary.event_id)
+            if count or time.monotonic() >= deadline:
+                break
+            time.sleep(1.0)
     except (SupersetCheckError, OSError) as err:
         record(CheckResult(SUPERSET, False, time.monotonic() - started, str(err),
                            Finding(f"Superset could not answer for the canary: {err}",
