@@ -96,15 +96,15 @@ def run(
         started = time.monotonic()
         target.s3.put_object(Bucket=target.bucket, Key=canary.key, Body=canary.body, ContentType="application/x-ndjson")
         put_done = time.monotonic()
-        record(CheckResult(CANARY, True, put_done - started, f"s3://{target.bucket}/{canary.key} ({canary.event_id})"))
+        record(CheckResult(CANARY, True, put_done - started, f"{canary.key} (event_id {canary.event_id})"))
 
         deadline = started + target.visibility_timeout
         while True:
             if _visible(cursor, target.view, canary.event_id):
                 outcome.latency_seconds = time.monotonic() - started
                 record(CheckResult(VISIBLE, True, outcome.latency_seconds,
-                                   f"in {target.view} with product and customer; put → visible "
-                                   f"{outcome.latency_seconds:.2f} s"))  # fmt: skip
+                                   f"in {target.view.rsplit('.', 1)[-1].strip(chr(34))} with product and "
+                                   "customer joined"))  # fmt: skip
                 break
             if time.monotonic() >= deadline:
                 record(_diagnose_invisible(target, cursor, canary, time.monotonic() - started))
