@@ -125,7 +125,7 @@ def pipe_status(state_dir: Path, name: str, *, database: str | None, schema: str
     """The JSON object SYSTEM$PIPE_STATUS(name) answers. `duck` is a DuckDB cursor on fakesnow's database."""
     pipe = find_pipe(state_dir, name, database, schema)
     endpoints = state.read_endpoints(state_dir)
-    status: dict[str, Any] = {"notificationChannelName": pipe.queue_arn}
+    status: dict[str, Any] = {"executionState": None, "notificationChannelName": pipe.queue_arn}
     counts = _queue_counts(endpoints, pipe)
     pid = worker_pid(state_dir)
     now = _timestamp(dt.datetime.now(dt.UTC))

@@ -285,11 +285,14 @@ def _is_data_error(err: Exception) -> bool:
 def _single_worker(state_dir: Path) -> Iterator[None]:
     # The in-memory history assumes it is the only writer for these pipes.
     lock_path = state_dir / "snowpipe.lock"
-    with open(lock_path, "w") as lock:
+    # Opened without truncating: a refused second worker must not erase the PID
+    # of the one holding the lock (SYSTEM$PIPE_STATUS reads it, local_stack/pipe_status.py).
+    with open(lock_path, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise SystemExit(f"another local Snowpipe worker already holds {lock_path}") from None
+        lock.truncate(0)
         lock.write(str(os.getpid()))
         lock.flush()
         yield

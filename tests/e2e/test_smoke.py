@@ -213,3 +213,21 @@ def test_smoke_sees_the_canary_in_the_superset_chart(superset_stack: SupersetSta
     (superset,) = [r for r in run.results if r.name == checks.SUPERSET]
     assert superset.passed is True
     assert "'Live Events and Revenue per Minute' counts 1 canary event(s)" in superset.detail
+
+
+def test_refused_second_worker_leaves_the_pipe_running(shared: Path) -> None:
+    """A second worker refused by the lock must not erase the running worker's PID, which PIPE_STATUS reads.
+
+    Failed before the worker opened its lock file without truncating it: the refused
+    second worker emptied the file, and the pipe read PAUSED while the first worker ran.
+    """
+    second = subprocess.run(
+        [sys.executable, "-m", "local_stack.snowpipe", "--state-dir", str(shared)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert second.returncode != 0 and "another local Snowpipe worker already holds" in second.stderr
+    endpoints = local_state.read_endpoints(shared)
+    (pipe,) = local_state.read_pipes(shared)
+    with local_endpoints.connect_snowflake(endpoints, user="test") as connection:
+        status = checks.pipe_status(connection.cursor(), pipe.qualified_name)
+    assert status["executionState"] == "RUNNING", status
