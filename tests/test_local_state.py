@@ -99,3 +99,15 @@ def test_not_json_is_refused(tmp_path):
     (tmp_path / "endpoints.json").write_text("{")
     with pytest.raises(LocalStackError, match="not valid JSON"):
         state.read_endpoints(tmp_path)
+
+
+def test_emulated_region_is_the_local_stacks_aws_region(tmp_path, monkeypatch):
+    """Broken on purpose: with the old literal "us-east-1" this test failed on eu-west-1."""
+    from local_stack import stack
+
+    (tmp_path / "Pulumi.local.yaml").write_text("config:\n  aws:region: eu-west-1\n")
+    monkeypatch.setattr(stack, "PROJECT_DIR", tmp_path)
+    assert stack.stack_region() == "eu-west-1"
+    (tmp_path / "Pulumi.local.yaml").write_text("config:\n  ecommerce-analytics:eventsPrefix: events/\n")
+    with pytest.raises(LocalStackError, match=r"Pulumi.local.yaml sets no aws:region"):
+        stack.stack_region()
