@@ -8,6 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import botocore.exceptions
+import snowflake.connector.errors
+
 from smoke import diagnosis
 from smoke.canary import Canary, make_canary
 from smoke.diagnosis import Finding
@@ -81,12 +84,22 @@ def run(
         on_result(result)
         return result
 
-    connection = target.connect()
+    started = time.monotonic()
+    try:
+        connection = target.connect()
+    except Exception as err:  # the connector's errors, DNS, refused connections: all reported, none hidden
+        record(CheckResult(PIPE_STATUS, False, time.monotonic() - started, f"cannot connect to Snowflake: {err}",
+                           Finding(f"cannot connect to Snowflake: {err}", diagnosis.CONNECT_FIX)))  # fmt: skip
+        return outcome
     try:
         cursor = connection.cursor()
 
-        started = time.monotonic()
-        status = pipe_status(cursor, target.pipe)
+        try:
+            status = pipe_status(cursor, target.pipe)
+        except snowflake.connector.errors.ProgrammingError as err:
+            record(CheckResult(PIPE_STATUS, False, time.monotonic() - started, str(err),
+                               diagnosis.pipe_status_error_finding(str(err), target.pipe)))  # fmt: skip
+            return outcome
         finding = diagnosis.pipe_status_finding(status, target.pipe, local=target.local)
         if record(CheckResult(PIPE_STATUS, finding is None, time.monotonic() - started, _describe_status(status),
                               finding)).passed is False:  # fmt: skip
@@ -94,7 +107,16 @@ def run(
 
         canary = make(target.events_prefix)
         started = time.monotonic()
-        target.s3.put_object(Bucket=target.bucket, Key=canary.key, Body=canary.body, ContentType="application/x-ndjson")
+        try:
+            target.s3.put_object(
+                Bucket=target.bucket, Key=canary.key, Body=canary.body, ContentType="application/x-ndjson"
+            )
+        except botocore.exceptions.ClientError as err:
+            record(CheckResult(CANARY, False, time.monotonic() - started, str(err),
+                               Finding(f"cannot put the canary into s3://{target.bucket}/{canary.key}: {err}",
+                                       "use AWS credentials that may s3:PutObject under the events prefix "
+                                       "(the producer's permissions)")))  # fmt: skip
+            return outcome
         put_done = time.monotonic()
         record(CheckResult(CANARY, True, put_done - started, f"{canary.key} (event_id {canary.event_id})"))
 

@@ -27,6 +27,23 @@ class Finding:
     fix: str
 
 
+CONNECT_FIX = (
+    "locally: is the stack up (`make local-up`)? For a real stack: SNOWFLAKE_ORGANIZATION_NAME, "
+    "SNOWFLAKE_ACCOUNT_NAME, SNOWFLAKE_USER and SNOWFLAKE_PRIVATE_KEY must be the key-pair login `pulumi up` used"
+)
+
+
+def pipe_status_error_finding(error: str, pipe: str) -> Finding:
+    """SYSTEM$PIPE_STATUS refused: the pipe is gone, or the role may not see it."""
+    if "does not exist or not authorized" in error:
+        return Finding(
+            f"pipe {pipe} does not exist, or the role cannot see it: {error.splitlines()[-1]}",
+            "`pulumi up` recreates a deleted pipe; SYSTEM$PIPE_STATUS needs OWNERSHIP or MONITOR on the pipe: use "
+            "the deploying role (SNOWFLAKE_ROLE or the stack's snowflakeAdminRole)",
+        )
+    return Finding(f"SYSTEM$PIPE_STATUS failed: {error}", CONNECT_FIX)
+
+
 def pipe_status_finding(status: dict[str, Any], pipe: str, *, local: bool) -> Finding | None:
     """None when executionState is RUNNING; otherwise what stops the pipe and how to get it going."""
     state = str(status.get("executionState", "")).upper()

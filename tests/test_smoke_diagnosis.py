@@ -190,3 +190,15 @@ def test_copy_history_table_comes_from_the_pipe_definition(definition):
     cursor = _DescribePipe(definition)
     assert pipe_target_table(cursor, PIPE).upper() == "ECOMMERCE_POC.ANALYTICS.ECOMMERCE_EVENTS"
     assert cursor.executed == [f"DESCRIBE PIPE {PIPE}"]
+
+
+def test_pipe_status_refused_for_a_missing_or_hidden_pipe():
+    from smoke.diagnosis import pipe_status_error_finding
+
+    error = "002003 (02000): SQL compilation error:\nPipe 'X' does not exist or not authorized."
+    finding = pipe_status_error_finding(error, PIPE)
+    assert (
+        finding.cause
+        == f"pipe {PIPE} does not exist, or the role cannot see it: Pipe 'X' does not exist or not authorized."
+    )
+    assert "OWNERSHIP or MONITOR" in finding.fix
