@@ -23,7 +23,7 @@ def main(
     ] = None,
     state_dir: Annotated[Path, typer.Option(help="the local stack's state dir")] = PROJECT_DIR / ".local",
     timeout: Annotated[
-        float | None, typer.Option(help="seconds to wait for the canary (default: 30 local, 180 real)")
+        float | None, typer.Option(min=1, help="seconds to wait for the canary (default: 30 local, 180 real)")
     ] = None,
 ) -> None:
     """Pipe status, canary put, canary visible in ENRICHED_EVENTS, Superset chart; exit 0 only if all pass."""

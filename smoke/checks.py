@@ -181,6 +181,7 @@ def _diagnose_invisible(target: Target, cursor: Any, canary: Canary, waited: flo
         pipe_finding=diagnosis.pipe_status_finding(status, target.pipe, local=target.local),
         view=target.view,
         local=target.local,
+        storage_check=diagnosis.storage_check_sql(target.storage_integration, target.bucket, canary.key),
     )
     seen = f"load history: {history[-1].status}" if history else "load history: never seen"
     return CheckResult(VISIBLE, False, waited, f"not in {target.view} after {waited:.1f} s; {seen}", finding)

@@ -155,6 +155,7 @@ def target_from_outputs(
         superset=superset,
         visibility_timeout=timeout,
         poll_seconds=2.0,
+        storage_integration=outputs.get("storage_integration"),
     )
 
 

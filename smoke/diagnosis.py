@@ -3,6 +3,9 @@
 Sources of the facts used here:
 - SYSTEM$PIPE_STATUS's executionState values and fields:
   https://docs.snowflake.com/en/sql-reference/functions/system_pipe_status
+- A pipe paused longer than its 14-day message retention is stale and resumes only with
+  SYSTEM$PIPE_FORCE_RESUME(..., 'STALENESS_CHECK_OVERRIDE'):
+  https://docs.snowflake.com/en/sql-reference/functions/system_pipe_force_resume
 - COPY_HISTORY's STATUS ("Loaded, Load failed, Partially loaded, or Load skipped") and FIRST_ERROR_*:
   https://docs.snowflake.com/en/sql-reference/account-usage/copy_history
 - S3 sends a bucket's events only to the destinations of its ONE notification configuration
@@ -65,8 +68,9 @@ def pipe_status_finding(status: dict[str, Any], pipe: str, *, local: bool) -> Fi
     if state.startswith("PAUSED"):
         return Finding(
             f"pipe {pipe} is {state}{detail}: files queue up but nothing loads",
-            f"ALTER PIPE {pipe} SET PIPE_EXECUTION_PAUSED = FALSE; then ALTER PIPE {pipe} REFRESH to load files "
-            "that arrived meanwhile (last 7 days)",
+            f"ALTER PIPE {pipe} SET PIPE_EXECUTION_PAUSED = FALSE; a pipe paused longer than 14 days is stale and "
+            f"needs SELECT SYSTEM$PIPE_FORCE_RESUME('{pipe}', 'STALENESS_CHECK_OVERRIDE') instead; then "
+            f"ALTER PIPE {pipe} REFRESH loads files that arrived meanwhile (last 7 days)",
         )
     if state == "STALLED_STAGE_PERMISSION_ERROR":
         return Finding(
@@ -144,6 +148,7 @@ def invisible_canary_finding(
     pipe_finding: Finding | None,
     view: str,
     local: bool,
+    storage_check: str | None = None,
 ) -> Finding:
     """Why the canary did not show up in the view in time, most specific evidence first."""
     record = history[-1] if history else None
@@ -184,7 +189,19 @@ def invisible_canary_finding(
         )
     return Finding(
         "the bucket notifies the pipe's channel correctly but the pipe has no record of the canary",
-        "Snowflake may not have been able to read it: check the storage integration's trust "
-        "(SELECT SYSTEM$VALIDATE_STORAGE_INTEGRATION) and the role policy; or its latency exceeded "
-        "--timeout: run smoke again with a larger --timeout",
+        "Snowflake may not be able to read it: check the IAM role's trust and policy with "
+        f"`{storage_check or 'SELECT SYSTEM$VALIDATE_STORAGE_INTEGRATION(...)'}` (`pulumi up` restores them); "
+        "or its latency exceeded --timeout: run smoke again with a larger --timeout",
     )
+
+
+def storage_check_sql(integration: str | None, bucket: str, key: str) -> str | None:
+    """Snowflake reading the canary through the stack's integration, as the stage does.
+
+    https://docs.snowflake.com/en/sql-reference/functions/system_validate_storage_integration: the path must be
+    in STORAGE_ALLOWED_LOCATIONS; 'read' needs the file to exist (the canary does).
+    """
+    if not integration:
+        return None
+    folder, name = key.rsplit("/", 1)
+    return f"SELECT SYSTEM$VALIDATE_STORAGE_INTEGRATION('{integration}', 's3://{bucket}/{folder}/', '{name}', 'read')"

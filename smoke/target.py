@@ -51,3 +51,5 @@ class Target:
     visibility_timeout: float
     """How long to wait for the canary before diagnosing."""
     poll_seconds: float
+    storage_integration: str | None = None
+    """The stage's storage integration (real stacks), for SYSTEM$VALIDATE_STORAGE_INTEGRATION in a fix."""

@@ -39,6 +39,7 @@ def test_paused_pipe_is_resumed_with_alter_pipe():
     finding = pipe_status_finding({"executionState": "PAUSED", "pendingFileCount": 0}, PIPE, local=False)
     assert "is PAUSED" in finding.cause
     assert f"ALTER PIPE {PIPE} SET PIPE_EXECUTION_PAUSED = FALSE" in finding.fix
+    assert f"SYSTEM$PIPE_FORCE_RESUME('{PIPE}', 'STALENESS_CHECK_OVERRIDE')" in finding.fix, "a stale pipe"
 
 
 def test_stage_permission_error_points_at_the_role_trust():
@@ -135,9 +136,19 @@ def test_never_seen_while_files_are_pending_says_wait():
 
 
 def test_never_seen_with_everything_in_place_suspects_the_integration():
-    finding = _invisible([])
+    from smoke.diagnosis import storage_check_sql
+
+    check = storage_check_sql("ECOMMERCE_POC_EVENTS_S3", "raw-bucket", KEY)
+    assert check == (
+        "SELECT SYSTEM$VALIDATE_STORAGE_INTEGRATION('ECOMMERCE_POC_EVENTS_S3', 's3://raw-bucket/events/smoke/', "
+        "'canary-20261130T120000-abcd1234.ndjson', 'read')"
+    )
+    finding = invisible_canary_finding(
+        key=KEY, history=[], notification=None, status={"executionState": "RUNNING"}, pipe_finding=None,
+        view="V", local=False, storage_check=check,
+    )  # fmt: skip
     assert "no record of the canary" in finding.cause
-    assert "SYSTEM$VALIDATE_STORAGE_INTEGRATION" in finding.fix
+    assert f"`{check}`" in finding.fix
 
 
 OUTPUTS = {
