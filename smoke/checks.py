@@ -141,8 +141,9 @@ def run(
     from smoke.superset_check import SupersetCheckError, canary_count
 
     started = time.monotonic()
-    # The chart's window ends at Superset's "now" (whole seconds): a canary from this
-    # very second shows up on the next refresh, so ask again until the deadline.
+    # Seen locally: the first query right after the canary became visible counted 0 and
+    # one a second later counted 1 (the chart's window ends at Superset's "now"), so ask
+    # again, as the dashboard's next refresh would, until the deadline.
     deadline = started + SUPERSET_WAIT_SECONDS
     try:
         while True:
