@@ -23,6 +23,7 @@ def no_snowflake_account_in_environment(monkeypatch):
 
 class RecordingCloud(FakeCloud):
     def __init__(self):
+        super().__init__()
         self.created: list[str] = []
 
     def new_resource(self, args):
