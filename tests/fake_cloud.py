@@ -41,17 +41,15 @@ class FakeCloud(pulumi.runtime.Mocks):
         if not args.custom:
             return "", {}
         inputs = dict(args.inputs)
-        if args.typ == SUPERSET_IMPORT:
-            # A service call: answered like a mock, as the import would answer.
-            url = inputs["superset_url"]
-            return "dashboard-uuid", {**inputs, "dashboard_url": f"{url}/superset/dashboard/ecommerce-live/"}
-        if args.typ == "pulumi-python:dynamic:Resource":
+        # Python dynamic resources register as pulumi-python:dynamic[/module:Name].
+        if args.typ.startswith("pulumi-python:dynamic"):
             provider = dill.loads(base64.b64decode(reveal(inputs[dynamic_resources.PROVIDER_KEY])))
             if type(provider).__module__ == "infra.iam_propagation":
                 # A real wait would sleep iamPropagationSeconds in every test run.
                 self.iam_waits.append(int(reveal(inputs["seconds"])))
                 return f"{args.name}-id", inputs
-            # The program's other dynamic resources compute locally: run them for real.
+            # The others run for real: the external id computes locally, the Superset import
+            # talks HTTP to supersetUrl (tests point it at tests/fake_superset.py).
             return dynamic_resources.create(inputs)
         outputs = {**inputs, **self._computed(args.typ, args.name, inputs)}
         return f"{args.name}-id", outputs
