@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from infra.config import ConfigError, bucket_name_problem, events_prefix_problem
-from local_stack.program_runner import PROJECT_DIR, run_program
+from local_stack.dynamic_resources import reveal
+from local_stack.program_runner import PROJECT_DIR, ProgramRun, run_program
 from tests.fake_cloud import FakeCloud
 
 NS = "ecommerce-analytics"
@@ -32,17 +33,17 @@ class RecordingCloud(FakeCloud):
 
 
 def evaluate_with(**overrides: str) -> tuple[str, list[str]]:
+    """Broken on purpose: load_config raising ValueError instead of ConfigError made every bad-value test fail."""
     cloud = RecordingCloud()
-    with pytest.raises(Exception) as raised:
-        run_program(cloud, "dev", overrides={"ecommerce-analytics:iamPropagationSeconds": "0", **overrides})
-    error = raised.value
-    while not isinstance(error, ConfigError) and error.__cause__ is not None:
-        error = error.__cause__
-    assert isinstance(error, ConfigError) or "ConfigError" in str(raised.value), (
-        f"expected a ConfigError, got {type(raised.value).__name__}: {raised.value}"
-    )
+    with pytest.raises(ConfigError) as raised:
+        run_program(cloud, "dev", overrides={f"{NS}:iamPropagationSeconds": "0", **overrides})
     custom = [c for c in cloud.created if not c.startswith("ecommerce:")]
     return str(raised.value), custom
+
+
+def evaluate_ok(cloud: FakeCloud | None = None, **overrides: str) -> ProgramRun:
+    keys = {f"{NS}:iamPropagationSeconds": "0", **{f"{NS}:{k}": v for k, v in overrides.items()}}
+    return run_program(cloud or FakeCloud(), "dev", overrides=keys)
 
 
 @pytest.mark.parametrize(
@@ -56,6 +57,8 @@ def evaluate_with(**overrides: str) -> tuple[str, list[str]]:
         (f"{NS}:snowflakeAccountRegion", "AWS_US_EAST_1", r"snowflakeAccountRegion: 'AWS_US_EAST_1' is not an AWS"),
         (f"{NS}:snowflakeNamePrefix", "ecommerce-poc", r"snowflakeNamePrefix: 'ecommerce-poc' must be an unquoted"),
         (f"{NS}:iamPropagationSeconds", "lots", r"iamPropagationSeconds: must be a whole number"),
+        (f"{NS}:iamPropagationSeconds", "601", r"iamPropagationSeconds: must be a whole number from 0 to 600, got 601"),
+        (f"{NS}:iamPropagationSeconds", "-1", r"iamPropagationSeconds: must be a whole number from 0 to 600, got -1"),
         (f"{NS}:forceDestroy", "maybe", r"forceDestroy: must be true or false"),
         (f"{NS}:dashboardUserPublicKey", "ssh-rsa AAAA", r"dashboardUserPublicKey: is not an RSA public key"),
         (f"{NS}:supersetUrl", "https://superset.example.com", r"supersetPassword: is required when supersetUrl"),
@@ -78,6 +81,30 @@ def test_every_problem_is_reported_at_once():
 def test_missing_required_value_says_how_to_set_it():
     message, _ = evaluate_with(**{f"{NS}:snowflakeAccountRegion": ""})
     assert f"pulumi config set {NS}:snowflakeAccountRegion" in message, message
+
+
+@pytest.mark.parametrize(("given", "normalised"), [("events", "events/"), ("raw/events/", "raw/events/")])
+def test_events_prefix_is_a_folder_with_one_trailing_slash(given, normalised):
+    """Broken on purpose: dropping the `events_prefix += "/"` in load_config made this test fail."""
+    run = evaluate_ok(eventsPrefix=given)
+    assert run.exports["events_prefix"] == normalised
+    stage = reveal(run.one("snowflake:index/stageExternalS3:StageExternalS3").outputs)
+    assert stage["url"] == f"s3://{run.exports['bucket']}/{normalised}", "the stage must read that folder"
+
+
+@pytest.mark.parametrize(("given", "size"), [("x-small", "XSMALL"), ("Medium", "MEDIUM"), ("x4-large", "X4LARGE")])
+def test_warehouse_size_is_accepted_in_any_case_and_with_hyphens(given, size):
+    """Snowflake names sizes X-Small or XSMALL; the provider wants XSMALL. Broken on purpose:
+    removing `.replace("-", "")` in load_config made the x-small case fail."""
+    run = evaluate_ok(warehouseSize=given)
+    assert reveal(run.one("snowflake:index/warehouse:Warehouse").outputs)["warehouseSize"] == size
+
+
+@pytest.mark.parametrize("seconds", [0, 600])
+def test_iam_propagation_seconds_bounds_are_inclusive(seconds):
+    cloud = FakeCloud()
+    evaluate_ok(cloud, iamPropagationSeconds=str(seconds))
+    assert cloud.iam_waits == [seconds], f"the IAM wait was asked for {cloud.iam_waits} s"
 
 
 @pytest.mark.parametrize("name", ["ecommerce-raw-events", "a.b-c", "abc"])
