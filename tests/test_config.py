@@ -6,8 +6,10 @@ import re
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
-from infra.config import ConfigError, bucket_name_problem, events_prefix_problem
+from infra.config import ConfigError, bucket_name_problem, events_prefix_problem, rsa_public_key_body
 from local_stack.dynamic_resources import reveal
 from local_stack.program_runner import PROJECT_DIR, ProgramRun, run_program
 from tests.fake_cloud import FakeCloud
@@ -120,6 +122,47 @@ def test_bucket_names_s3_refuses_fail(name):
 @pytest.mark.parametrize("prefix", ["/events/", "", "/", "a//b/", "../x/", "ev ents/"])
 def test_bad_events_prefixes_are_refused(prefix):
     assert events_prefix_problem(prefix), f"events prefix {prefix!r} should be refused"
+
+
+def _public_pem(key) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def test_rsa_public_key_is_accepted_as_pem_or_body_and_reaches_the_dashboard_user():
+    pem = _public_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    body = "".join(pem.strip().splitlines()[1:-1])
+    assert rsa_public_key_body(pem) == (body, None)
+    assert rsa_public_key_body(body) == (body, None)
+    run = evaluate_ok(dashboardUserPublicKey=pem)
+    assert reveal(run.one("snowflake:index/serviceUser:ServiceUser").outputs)["rsaPublicKey"] == body
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        # Looks like a key to a pattern (MII + base64), but is no DER key: the old regex accepted it.
+        ("MII" + "A" * 120, r"is not an RSA public key: set the base64 body"),
+        ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7", r"is not an RSA public key"),
+        (_public_pem(ec.generate_private_key(ec.SECP256R1())), r"is a public key but not RSA"),
+        (_public_pem(dsa.generate_private_key(key_size=2048)), r"is a public key but not RSA"),
+        (
+            _public_pem(rsa.generate_private_key(public_exponent=65537, key_size=1024)),
+            r"is a 1024-bit RSA key; Snowflake needs 2048 bits",
+        ),
+    ],
+    ids=["garbage-body", "ssh-format", "ec-key", "dsa-2048", "rsa-1024"],
+)
+def test_public_keys_snowflake_would_refuse_are_refused(key, expected):
+    """Parsed with cryptography. Broken on purpose: with the old `MII[A-Za-z0-9+/=]{100,}` regex the
+    garbage-body and dsa-2048 cases failed (it let them through); the EC and 1024-bit keys it
+    refused only because their bodies happen to be short."""
+    message, created = evaluate_with(**{f"{NS}:dashboardUserPublicKey": key})
+    assert re.search(rf"dashboardUserPublicKey: {expected}", message), message
+    assert not created
 
 
 def test_every_project_key_is_declared_with_a_type_and_description():
