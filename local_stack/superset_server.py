@@ -239,7 +239,8 @@ def healthy(port: int) -> bool:
 
 def _stack_home(state_dir: Path) -> Path:
     """A fresh copy of the bootstrapped home: this stack's metadata and imports live in its state dir."""
-    home = state_dir / "superset-home"
+    # Not "superset-home": the default state dir is .local itself, where the template lives.
+    home = state_dir / "superset-stack-home"
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(HOME_DIR, home, ignore=shutil.ignore_patterns("logs", "*.pid"))
     return home
