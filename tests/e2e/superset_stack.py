@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import json
 import random
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -167,13 +166,8 @@ def _load_seed_events(endpoints: dict[str, Any]) -> None:
     s3 = local_endpoints.aws_client(endpoints, "s3")
     s3.put_object(Bucket=endpoints["bucket"], Key=f"{endpoints['events_prefix']}seed/events.ndjson.gz",
                   Body=producer.ndjson_gz(events))  # fmt: skip
-    deadline = time.monotonic() + 60
+    query = f"SELECT COUNT(*) FROM {DATABASE}.{SCHEMA}.ECOMMERCE_EVENTS"
     with local_endpoints.connect_snowflake(endpoints) as connection:
-        while time.monotonic() < deadline:
-            (count,) = (
-                connection.cursor().execute(f"SELECT COUNT(*) FROM {DATABASE}.{SCHEMA}.ECOMMERCE_EVENTS").fetchone()
-            )
-            if count == len(events):
-                return
-            time.sleep(0.1)
+        if processes.poll_until(lambda: connection.cursor().execute(query).fetchone()[0] == len(events), timeout=60):
+            return
     raise TimeoutError(f"the local Snowpipe did not load the {len(events)} seed events within 60 s")

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -45,14 +44,16 @@ def test_status_reports_each_file_with_its_rows_or_its_error(tmp_path):
         bad = [{k: v for k, v in e.items() if k != "quantity"} for e in producer.generate_events(4, seed=4)]
         s3.put_object(Bucket=endpoints["bucket"], Key=f"{prefix}cli/bad.ndjson", Body=producer.ndjson(bad))
 
-        deadline = time.monotonic() + 60
-        while True:
+        reports: list[dict] = []
+
+        def both_files_seen() -> bool:
             result = _cli("status", state_dir=tmp_path)
             assert result.returncode == 0, result.stderr
-            (pipe,) = json.loads(result.stdout)["pipes"]
-            if len(pipe["files"]) == 2 or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+            reports.extend(json.loads(result.stdout)["pipes"])
+            return len(reports[-1]["files"]) == 2
+
+        processes.poll_until(both_files_seen, timeout=60, interval=0.5)
+        pipe = reports[-1]
         by_name = {f["file"].rsplit("/", 1)[-1]: f for f in pipe["files"]}
         assert set(by_name) == {"good.ndjson.gz", "bad.ndjson"}, pipe
         assert by_name["good.ndjson.gz"]["rows_loaded"] == 25 and by_name["good.ndjson.gz"]["error"] is None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 from infra import sql_source
 from infra.superset_import import SupersetImportProvider
 from local_stack import endpoints as local_endpoints
-from local_stack import producer, superset_server
+from local_stack import processes, producer, superset_server
 from tests.e2e.superset_stack import SupersetStack, import_props
 
 pytestmark = pytest.mark.e2e
@@ -134,12 +133,14 @@ def test_dashboard_moves_as_events_stream_in(superset_stack: SupersetStack) -> N
         Body=producer.ndjson(purchases),
     )
     expected = before + 3 * 2 * float(price)
-    deadline = time.monotonic() + 30
-    while True:
-        after = float(_chart_rows(superset_stack, chart_id)[0]["revenue"])
-        if math.isclose(after, expected, abs_tol=0.01) or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    readings: list[float] = []
+
+    def moved() -> bool:
+        readings.append(float(_chart_rows(superset_stack, chart_id)[0]["revenue"]))
+        return math.isclose(readings[-1], expected, abs_tol=0.01)
+
+    processes.poll_until(moved, timeout=30, interval=0.5)
+    after = readings[-1]
     assert math.isclose(after, expected, abs_tol=0.01), (
         f"Total Revenue went from {before} to {after}; three purchases of 2 x {price} should make it {expected}"
     )
