@@ -37,27 +37,9 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from infra.superset_bundle import (
-    RenderedBundle,
-    SupersetImportError,
-    dashboard_slug,
-    dashboard_uuid,
-    read_asset_files,
-    render_bundle,
-)
-from infra.superset_client import SupersetClient, SupersetLoginError
+from infra.superset_bundle import RenderedBundle, dashboard_slug, dashboard_uuid, read_asset_files, render_bundle
+from infra.superset_client import SupersetClient
 from infra.wire_format import reveal
-
-# Importers of this module's old single-file form get the same names.
-__all__ = [
-    "SupersetAssetsImport",
-    "SupersetImportError",
-    "SupersetImportProvider",
-    "SupersetLoginError",
-    "read_asset_files",
-    "render_bundle",
-    "rendered_bundle",
-]
 
 # The unknown-value marker, as the dynamic provider host hands it to check and diff.
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

@@ -26,13 +26,9 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.rpc import UNKNOWN
 
 from infra.dashboards import EmulatorEndpoint, SupersetDashboards, SupersetDashboardsArgs
-from infra.superset_import import (
-    SupersetImportError,
-    SupersetImportProvider,
-    SupersetLoginError,
-    read_asset_files,
-    render_bundle,
-)
+from infra.superset_bundle import SupersetImportError, read_asset_files, render_bundle
+from infra.superset_client import SupersetLoginError
+from infra.superset_import import SupersetImportProvider
 from tests.fake_superset import PASSWORD, USERNAME, FakeSuperset, free_port, serve
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -110,7 +110,7 @@ def local_connection(port: int) -> dict[str, Any]:
 
 
 def import_props(stack_url: str, creds: superset_server.LocalCredentials, snowflake_port: int) -> dict[str, Any]:
-    from infra.superset_import import read_asset_files
+    from infra.superset_bundle import read_asset_files
 
     return {
         "superset_url": stack_url,
