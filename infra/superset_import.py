@@ -37,7 +37,14 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from infra.superset_bundle import RenderedBundle, dashboard_slug, dashboard_uuid, read_asset_files, render_bundle
+from infra.superset_bundle import (
+    CONNECTION_FIELDS,
+    RenderedBundle,
+    dashboard_slug,
+    dashboard_uuid,
+    read_asset_files,
+    render_bundle,
+)
 from infra.superset_client import SupersetClient
 from infra.wire_format import reveal
 
@@ -98,6 +105,14 @@ class SupersetImportProvider(pulumi.dynamic.ResourceProvider):
                     "private_key", "give the dashboard user's private key (key-pair auth) or a database password"
                 )
             )
+        connection = reveal(news.get("connection"))
+        if isinstance(connection, dict):
+            # Caught here, a missing field stops `pulumi preview` instead of failing the import at `up`.
+            missing = [f for f in CONNECTION_FIELDS if not _has_unknown(connection.get(f)) and not connection.get(f)]
+            if missing:
+                failures.append(
+                    pulumi.dynamic.CheckFailure("connection", f"the Snowflake connection lacks {', '.join(missing)}")
+                )
         return pulumi.dynamic.CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:

@@ -305,6 +305,15 @@ def test_check_requires_a_key_or_a_password() -> None:
     assert "private key" in result.failures[0].reason
 
 
+def test_check_names_missing_connection_fields_so_the_preview_stops() -> None:
+    """Broken on purpose: without the connection check this test failed (the gap showed only at `up`)."""
+    news = _props("https://superset.example.com", connection={**CONNECTION, "role": "", "warehouse": None})
+    result = _provider().check({}, news)
+    assert [(f.property, f.reason) for f in result.failures] == [
+        ("connection", "the Snowflake connection lacks role, warehouse")
+    ]
+
+
 def test_check_passes_complete_inputs_through_unchanged() -> None:
     news = _props("https://superset.example.com")
     result = _provider().check({}, news)
