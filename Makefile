@@ -26,8 +26,8 @@ $(VENV_STAMP): requirements.txt
 
 # Superset lives in its own venv (.local/superset-venv); cached after the first run.
 superset-setup: setup
-	$(PY) -m local_stack.superset_server install
-	$(PY) -m local_stack.superset_server bootstrap
+	$(PY) -m local_stack.cli superset install
+	$(PY) -m local_stack.cli superset bootstrap
 
 # Headless Chromium for the browser test (Debian packages; needs root or sudo).
 browser:

@@ -8,12 +8,16 @@ declared, with one message listing every problem, the key and the fix.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 import re
 from dataclasses import dataclass
 
 import pulumi
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infra.sql_source import SchemaPath
 
@@ -236,13 +240,9 @@ def load_config() -> PocConfig:
 
     public_key = read.project.get("dashboardUserPublicKey")
     if public_key:
-        public_key = _strip_pem(public_key)
-        if not re.fullmatch(r"MII[A-Za-z0-9+/=]{100,}", public_key):
-            read.fail(
-                f"{ns}:dashboardUserPublicKey",
-                "is not an RSA public key: set the base64 body of rsa_key.pub "
-                "(`openssl rsa -in rsa_key.p8 -pubout`), with or without the PEM header lines",
-            )
+        public_key, problem = rsa_public_key_body(public_key)
+        if problem:
+            read.fail(f"{ns}:dashboardUserPublicKey", problem)
 
     superset = _superset_config(read)
     if superset and not public_key:
@@ -319,6 +319,26 @@ def _account_from_environment() -> str | None:
     return f"{organization}-{account}" if organization and account else None
 
 
-def _strip_pem(key: str) -> str:
+def rsa_public_key_body(key: str) -> tuple[str, str | None]:
+    """The base64 body Snowflake's RSA_PUBLIC_KEY takes, and why the key would be refused (or None).
+
+    Accepts the PEM file (header lines or not). The key is parsed with
+    `cryptography`: it must be an RSA public key of at least 2048 bits, the
+    minimum of Snowflake's key-pair authentication (docs.snowflake.com,
+    "Key-pair authentication and key-pair rotation").
+    """
     lines = [line.strip() for line in key.strip().splitlines()]
-    return "".join(line for line in lines if line and not line.startswith("-----"))
+    body = "".join(line for line in lines if line and not line.startswith("-----"))
+    how = (
+        "set the base64 body of rsa_key.pub (`openssl rsa -in rsa_key.p8 -pubout`), "
+        "with or without the PEM header lines"
+    )
+    try:
+        loaded = serialization.load_der_public_key(base64.b64decode(body, validate=True))
+    except (ValueError, UnsupportedAlgorithm):  # binascii.Error is a ValueError
+        return body, f"is not an RSA public key: {how}"
+    if not isinstance(loaded, rsa.RSAPublicKey):
+        return body, f"is a public key but not RSA, the only kind Snowflake's key-pair authentication takes: {how}"
+    if loaded.key_size < 2048:
+        return body, f"is a {loaded.key_size}-bit RSA key; Snowflake needs 2048 bits or more: generate a new pair"
+    return body, None

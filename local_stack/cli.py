@@ -1,4 +1,4 @@
-"""`python -m local_stack.cli up|down|status|demo`: what the Makefile's local targets run."""
+"""`python -m local_stack.cli up|down|status|demo|superset`: what the Makefile's local targets run."""
 
 from __future__ import annotations
 
@@ -146,6 +146,47 @@ def _live_view(endpoints: local_state.Endpoints, state_dir: Path, producer: proc
                 table.add_row("dashboard", endpoints.dashboard_url)
             live.update(table)
             time.sleep(2)
+
+
+superset_app = typer.Typer(no_args_is_help=True, help="The local Superset's cached venv and home (.local/).")
+app.add_typer(superset_app, name="superset")
+
+
+@superset_app.command("install")
+def superset_install() -> None:
+    """Build .local/superset-venv from superset-requirements.txt (cached by its hash)."""
+    from local_stack import superset_server
+
+    try:
+        if not superset_server.install():
+            console.print("Superset venv is current")
+    except LocalStackError as err:
+        _fail(err)
+
+
+@superset_app.command("bootstrap")
+def superset_bootstrap(
+    force: Annotated[bool, typer.Option(help="run the bootstrap steps again")] = False,
+) -> None:
+    """Metadata DB, roles and admin user of the template home .local/superset-home (cached)."""
+    from local_stack import superset_server
+
+    try:
+        superset_server.install()
+        if not superset_server.bootstrap(force=force):
+            console.print("Superset home is already bootstrapped")
+    except LocalStackError as err:
+        _fail(err)
+
+
+@superset_app.command("credentials")
+def superset_credentials() -> None:
+    """The local admin login, as JSON on stdout."""
+    from local_stack import superset_server
+
+    login = superset_server.credentials()
+    json.dump({"username": login.username, "password": login.password}, sys.stdout)
+    sys.stdout.write("\n")
 
 
 if __name__ == "__main__":

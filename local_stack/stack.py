@@ -178,8 +178,7 @@ def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, str
     from local_stack import superset_server
 
     progress(f"starting Superset on 127.0.0.1:{port} (first run installs and bootstraps it: a few minutes)")
-    pid = superset_server.start(port=port)
-    processes.track(state, "superset", pid, port, str(superset_server.LOG_DIR))
+    superset_server.start(state, port=port)
     login = superset_server.credentials()
     return {
         "superset_url": f"http://127.0.0.1:{port}",

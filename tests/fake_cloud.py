@@ -7,8 +7,12 @@ pipe's SQS notification channel, fully qualified names.
 
 from __future__ import annotations
 
+import base64
+
+import dill
 import pulumi
 
+from infra.wire_format import reveal
 from local_stack import dynamic_resources
 
 ACCOUNT_ID = "123456789012"
@@ -18,6 +22,10 @@ SUPERSET_IMPORT = "pulumi-python:dynamic/superset:AssetsImport"
 
 
 class FakeCloud(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.iam_waits: list[int] = []
+        """Seconds each IAM propagation wait asked for: answered at once, a made-up IAM has nothing to propagate."""
+
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -33,12 +41,15 @@ class FakeCloud(pulumi.runtime.Mocks):
         if not args.custom:
             return "", {}
         inputs = dict(args.inputs)
-        if args.typ == SUPERSET_IMPORT:
-            # A service call: answered like a mock, as the import would answer.
-            url = inputs["superset_url"]
-            return "dashboard-uuid", {**inputs, "dashboard_url": f"{url}/superset/dashboard/ecommerce-live/"}
-        if args.typ == "pulumi-python:dynamic:Resource":
-            # The program's other dynamic resources compute locally: run them for real.
+        # Python dynamic resources register as pulumi-python:dynamic[/module:Name].
+        if args.typ.startswith("pulumi-python:dynamic"):
+            provider = dill.loads(base64.b64decode(reveal(inputs[dynamic_resources.PROVIDER_KEY])))
+            if type(provider).__module__ == "infra.iam_propagation":
+                # A real wait would sleep iamPropagationSeconds in every test run.
+                self.iam_waits.append(int(reveal(inputs["seconds"])))
+                return f"{args.name}-id", inputs
+            # The others run for real: the external id computes locally, the Superset import
+            # talks HTTP to supersetUrl (tests point it at tests/fake_superset.py).
             return dynamic_resources.create(inputs)
         outputs = {**inputs, **self._computed(args.typ, args.name, inputs)}
         return f"{args.name}-id", outputs

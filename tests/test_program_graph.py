@@ -7,14 +7,15 @@ Every test here would fail if one of the wires that make the pipeline work
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
+from pathlib import Path
 
+import pulumi_snowflake
 import pytest
 import sqlglot
 from sqlglot import exp
 
-from infra import sql_source
-from infra.snowflake_provider import PREVIEW_FEATURES
 from local_stack.dynamic_resources import reveal
 from local_stack.program_runner import ProgramRun, run_program
 from tests.fake_cloud import ACCOUNT_ID, SNOWFLAKE_IAM_USER_ARN, FakeCloud
@@ -38,10 +39,13 @@ DYNAMIC = "pulumi-python:dynamic:Resource"
 DESIGNED_CRITICAL_PATH = [BUCKET, INTEGRATION, ROLE, ROLE_POLICY, DYNAMIC, STAGE, PIPE, NOTIFICATION]
 
 
+DEV_CLOUD = FakeCloud()
+
+
 @cache
 def dev_stack() -> ProgramRun:
     """Pulumi.dev.yaml alone, exactly as committed (no overrides)."""
-    return run_program(FakeCloud(), "dev")
+    return run_program(DEV_CLOUD, "dev")
 
 
 @pytest.fixture(scope="module")
@@ -155,13 +159,45 @@ def test_projection_maps_onto_every_column_of_the_target_table(run):
     )
 
 
+# Literal Snowflake types, as written in sql/table_ddl.sql (read it to check):
+# the program must declare these, whatever parses the file.
+TABLE_COLUMNS = {
+    "ECOMMERCE_EVENTS": [
+        ("EVENT_ID", "VARCHAR", False),
+        ("EVENT_TYPE", "VARCHAR", False),
+        ("EVENT_TIMESTAMP", "TIMESTAMP_NTZ", False),
+        ("CUSTOMER_ID", "NUMBER(38,0)", False),
+        ("PRODUCT_ID", "NUMBER(38,0)", False),
+        ("QUANTITY", "NUMBER(38,0)", False),
+        ("SESSION_ID", "VARCHAR", True),
+        ("RAW_EVENT", "VARIANT", False),
+        ("SOURCE_FILE", "VARCHAR", False),
+        ("LOADED_AT", "TIMESTAMP_LTZ", False),
+    ],
+    "PRODUCTS": [
+        ("PRODUCT_ID", "NUMBER(38,0)", False),
+        ("NAME", "VARCHAR", False),
+        ("CATEGORY", "VARCHAR", False),
+        ("PRICE", "NUMBER(10,2)", False),
+    ],
+    "CUSTOMERS": [
+        ("CUSTOMER_ID", "NUMBER(38,0)", False),
+        ("NAME", "VARCHAR", False),
+        ("AGE_GROUP", "VARCHAR", False),
+        ("LOCATION", "VARCHAR", False),
+    ],
+}
+
+
 def test_tables_are_declared_from_table_ddl(run):
-    for spec in sql_source.tables().values():
-        table = reveal(run.named(f"tables-{spec.name.lower()}").outputs)
+    """Broken on purpose to see it fail: `price NUMBER(10, 3)` in sql/table_ddl.sql made this test fail
+    (the old comparison with sql_source.tables(), the function that built the columns, passed)."""
+    declared_tables = {reveal(t.outputs)["name"] for t in run.of_type(TABLE)}
+    assert declared_tables == set(TABLE_COLUMNS), f"tables declared: {sorted(declared_tables)}"
+    for name, columns in TABLE_COLUMNS.items():
+        table = reveal(run.named(f"tables-{name.lower()}").outputs)
         declared = [(c["name"], c["type"], c["nullable"]) for c in table["columns"]]
-        assert declared == [(c.name, c.type, c.nullable) for c in spec.columns], (
-            f"table {spec.name} columns differ from sql/table_ddl.sql"
-        )
+        assert declared == columns, f"table {name} columns differ from sql/table_ddl.sql:\n{declared}"
 
 
 def test_view_is_created_after_the_tables_it_reads(run):
@@ -217,17 +253,64 @@ def test_bucket_is_private_encrypted_versioned_and_tls_only(run):
     )
 
 
+def _documented_preview_features() -> set[str]:
+    """The preview feature names the installed pulumi-snowflake documents on its provider's
+    preview_features_enabled argument (the list between "can be enabled are:" and "Promoted features")."""
+    text = (Path(pulumi_snowflake.__file__).parent / "provider.py").read_text(encoding="utf-8")
+    listing = re.search(r"Preview features that can be enabled are: (.*?)\. Promoted features", text)
+    assert listing, "pulumi_snowflake/provider.py no longer documents its preview features: re-check the parser"
+    return set(re.findall(r"<code>(\w+)</code>", listing.group(1)))
+
+
+def _feature_name(type_token: str) -> str:
+    """snowflake:index/dynamicTable:DynamicTable -> snowflake_dynamic_table_resource (the provider's naming)."""
+    module = type_token.split("/")[1].split(":")[0]
+    return "snowflake_" + re.sub(r"(?<!^)(?=[A-Z])", "_", module).lower() + "_resource"
+
+
+def test_feature_names_follow_the_provider_documentation():
+    documented = _documented_preview_features()
+    assert {"snowflake_table_resource", "snowflake_pipe_resource", "snowflake_dynamic_table_resource"} <= documented
+    assert _feature_name("snowflake:index/dynamicTable:DynamicTable") == "snowflake_dynamic_table_resource"
+    assert _feature_name(STAGE) == "snowflake_stage_external_s3_resource"
+    assert _feature_name(STAGE) not in documented, "StageExternalS3 is promoted (stable), not preview"
+
+
 def test_provider_enables_exactly_the_preview_resources_used(run):
-    used = {
-        TABLE: "snowflake_table_resource",
-        PIPE: "snowflake_pipe_resource",
-    }
-    for registration in run.of_type("pulumi:providers:snowflake"):
-        provider = reveal(registration.outputs)
-        enabled = json.loads(provider["previewFeaturesEnabled"])
-        assert set(enabled) == set(PREVIEW_FEATURES) == {used[t] for t in used if run.of_type(t)}
+    """The preview resources are derived from the types the program registers, so a new one counts.
+
+    Broken on purpose to see it fail: a snowflake.DynamicTable added to infra/enriched_events.py
+    made this test fail with "enables [...] but the program uses [..., snowflake_dynamic_table_resource]".
+    """
+    documented = _documented_preview_features()
+    snowflake_types = {r.type for r in run.registrations.values() if r.custom and r.type.startswith("snowflake:")}
+    used = {_feature_name(t) for t in snowflake_types} & documented
+    assert used >= {"snowflake_table_resource", "snowflake_pipe_resource"}, f"preview resources found: {used}"
+    providers = run.of_type("pulumi:providers:snowflake")
+    assert providers, "the program must declare its Snowflake provider(s) explicitly"
+    for provider in providers:
+        settings = reveal(provider.outputs)
+        enabled = set(json.loads(settings["previewFeaturesEnabled"]))
+        assert enabled == used, (
+            f"provider {provider.name} enables {sorted(enabled)} but the program uses {sorted(used)}: "
+            "the provider refuses a preview resource it was not told about, and an unused one widens the risk"
+        )
         for credential in ("password", "privateKey", "privateKeyPassphrase", "token"):
-            assert credential not in provider, f"provider credential {credential} must come from the environment"
+            assert credential not in settings, f"provider credential {credential} must come from the environment"
+
+
+def test_iam_wait_holds_the_configured_seconds_without_sleeping_in_tests(run):
+    """Pulumi.dev.yaml's iamPropagationSeconds: 15 reaches the wait, between the role policy and the stage.
+
+    The made-up cloud answers the wait without sleeping (`make test-fast` used to sleep 15 s here);
+    what it was asked to wait is asserted instead. Broken on purpose: `seconds=0` hard-coded in
+    infra/snowflake_access.py made this test fail.
+    """
+    (wait,) = [r for r in run.of_type(DYNAMIC) if "seconds" in reveal(r.inputs)]
+    assert reveal(wait.inputs)["seconds"] == 15, "the wait must be iamPropagationSeconds from Pulumi.dev.yaml"
+    assert run.one(ROLE_POLICY).urn in wait.dependencies, "the wait starts once the role policy exists"
+    assert wait.urn in run.one(STAGE).dependencies, "the stage must wait for IAM propagation"
+    assert DEV_CLOUD.iam_waits == [15], f"the made-up cloud was asked to wait {DEV_CLOUD.iam_waits} s"
 
 
 def test_warehouse_costs_nothing_while_idle(run):

@@ -17,6 +17,7 @@ from local_stack.local_cloud import canonical
 from local_stack.program_runner import run_program
 from local_stack.stack import throwaway_key_pair
 from tests.fake_cloud import FakeCloud
+from tests.fake_superset import FakeSuperset, serving
 
 NS = "ecommerce-analytics"
 
@@ -26,6 +27,7 @@ class StatefulCloud(FakeCloud):
     (the external id is generated once, on the first run only)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.state: dict[tuple[str, str, str], tuple[str, dict]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -37,9 +39,13 @@ class StatefulCloud(FakeCloud):
 
 def test_two_evaluations_declare_identical_inputs_for_every_resource():
     public, private = throwaway_key_pair()
+    with serving(FakeSuperset(username="admin", password="pw")) as url:
+        _compare_two_runs(url, public, private)
+
+
+def _compare_two_runs(superset_url: str, public: str, private: str) -> None:
     overrides = {
-        f"{NS}:iamPropagationSeconds": "0",
-        f"{NS}:supersetUrl": "https://superset.example.com",
+        f"{NS}:supersetUrl": superset_url,
         f"{NS}:supersetPassword": "pw",
         f"{NS}:snowflakeAccount": "MYORG-MYACCOUNT",
         f"{NS}:dashboardUserPublicKey": public,

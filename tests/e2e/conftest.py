@@ -145,3 +145,16 @@ def worker(env: LocalEnv) -> Iterator[Worker]:
     running = Worker(env.state_dir)
     yield running
     stop_process(running.process)
+
+
+@pytest.fixture(scope="session")
+def superset_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The stack with Superset and seed events (tests/e2e/superset_stack.py), once per session."""
+    from tests.e2e import superset_stack as superset
+
+    state_dir = tmp_path_factory.mktemp("superset-stack")
+    built = superset.build(state_dir)
+    try:
+        yield built
+    finally:
+        stack.down(state_dir)

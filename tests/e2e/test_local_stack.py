@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
 from pathlib import Path
 
+import boto3
 import pulumi
 import pytest
+import snowflake.connector
 
 from infra.reference_data import SEED_FILES
 from local_stack import endpoints as local_endpoints
@@ -49,21 +52,37 @@ def test_local_deploy_creates_every_resource_the_program_declares(running):
     assert declared - created == set(), f"declared but not created locally: {sorted(declared - created)}"
 
 
-def test_endpoints_file_has_the_documented_keys(running):
-    """The README documents this layout; other tools read it. Literals from Pulumi.local.yaml and the README."""
-    state, endpoints = running
-    on_disk = json.loads((state / "endpoints.json").read_text())
-    assert set(on_disk) == {
-        "s3_endpoint_url", "region", "bucket", "events_prefix", "snowflake",
-        "superset_url", "superset_username", "superset_password", "dashboard_url",
-    }  # fmt: skip
-    assert set(on_disk["snowflake"]) == {"host", "port", "protocol", "database", "schema"}
+def test_endpoints_file_tells_where_the_running_stack_listens(running):
+    """The file's values are checked against Pulumi.local.yaml's literals and against the running
+    emulators, with plain clients (not the helpers that read the file). Broken on purpose: writing
+    a stale bucket name ("<bucket>-old") into the file made this test fail (comparing the file
+    with the dict it was written from passed)."""
+    state, _ = running
+    path = state / "endpoints.json"
+    on_disk = json.loads(path.read_text())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600, "endpoints.json may hold the local Superset login"
     assert (on_disk["region"], on_disk["bucket"], on_disk["events_prefix"]) == (
-        "us-east-1", "ecommerce-raw-events-local", "events/",
-    )  # fmt: skip
-    assert on_disk["snowflake"]["port"] == endpoints.snowflake.port
-    assert on_disk["superset_url"] is None, "started with superset=False"
-    assert local_state.read_endpoints(state) == endpoints
+        "us-east-1",
+        "ecommerce-raw-events-local",
+        "events/",
+    ), "region, bucketName and eventsPrefix of Pulumi.local.yaml"
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=on_disk["s3_endpoint_url"],
+        region_name=on_disk["region"],
+        aws_access_key_id="any",
+        aws_secret_access_key="any",
+    )
+    assert s3.head_bucket(Bucket=on_disk["bucket"])["ResponseMetadata"]["HTTPStatusCode"] == 200
+    sf = on_disk["snowflake"]
+    expected = ("127.0.0.1", "http", "ECOMMERCE_POC", "ANALYTICS")
+    assert (sf["host"], sf["protocol"], sf["database"], sf["schema"]) == expected
+    with snowflake.connector.connect(
+        host=sf["host"], port=sf["port"], protocol=sf["protocol"], user="any", password="any", account="any"
+    ) as connection:
+        query = f"SELECT COUNT(*) FROM {sf['database']}.{sf['schema']}.PRODUCTS"
+        (products,) = connection.cursor().execute(query).fetchone()
+    assert products == 43, "reference_data/products.csv has 43 products"
 
 
 def test_bucket_settings_and_notification_are_real_in_moto(running):

@@ -28,7 +28,7 @@ from local_stack import state as local_state
 from smoke import checks
 from smoke.canary import Canary, make_canary
 from smoke.local_target import local_target
-from tests.e2e.superset_stack import _BUILT, SupersetStack, superset_stack  # noqa: F401 - fixture
+from tests.e2e.superset_stack import SupersetStack
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,8 +206,8 @@ def test_local_pipe_status_follows_the_worker_queue_and_history(tmp_path: Path) 
         stack.down(tmp_path)
 
 
-def test_smoke_sees_the_canary_in_the_superset_chart(superset_stack: SupersetStack) -> None:  # noqa: F811
-    state_dir = _BUILT[0].state_dir
+def test_smoke_sees_the_canary_in_the_superset_chart(superset_stack: SupersetStack) -> None:
+    state_dir = superset_stack.state_dir
     run = checks.run(local_target(state_dir, timeout=30))
     assert run.passed, [(r.name, r.detail, r.finding) for r in run.results]
     (superset,) = [r for r in run.results if r.name == checks.SUPERSET]
