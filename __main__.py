@@ -12,9 +12,11 @@ import pulumi
 
 from infra.analytics_database import AnalyticsDatabase, AnalyticsDatabaseArgs
 from infra.config import load_config
+from infra.cost_guard import CostGuard, CostGuardArgs
 from infra.dashboard_access import DashboardAccess, DashboardAccessArgs
 from infra.dashboards import SupersetDashboards, SupersetDashboardsArgs
 from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
+from infra.error_notifications import ErrorNotifications, ErrorNotificationsArgs
 from infra.event_tables import EventTables, EventTablesArgs
 from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
 from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
@@ -25,9 +27,13 @@ config = load_config()  # stops here, before any resource, if the stack config i
 names = config.namespace
 snowflake = snowflake_provider(role=config.snowflake_admin_role, warehouse=config.warehouse)
 
+# Raw data and tables cannot be recreated: production stacks protect them.
+stateful = pulumi.ResourceOptions(protect=config.protect_stateful)
+
 landing = RawEventsBucket(
     "raw-events",
     RawEventsBucketArgs(config.bucket_name, config.events_prefix, config.force_destroy),
+    opts=stateful,
 )
 access = SnowflakeS3Access(
     "snowflake-access",
@@ -41,6 +47,11 @@ access = SnowflakeS3Access(
         snowflake_provider=snowflake,
     ),
 )
+cost_guard = CostGuard(
+    "cost-guard",
+    CostGuardArgs(monitor_name=config.resource_monitor, monthly_credit_quota=config.monthly_credit_quota),
+    opts=pulumi.ResourceOptions(providers=[snowflake]),
+)
 database = AnalyticsDatabase(
     "analytics",
     AnalyticsDatabaseArgs(
@@ -49,12 +60,23 @@ database = AnalyticsDatabase(
         config.warehouse,
         config.warehouse_size,
         snowflake,
+        resource_monitor=cost_guard.monitor_name,
     ),
 )
 tables = EventTables(
     "tables",
     EventTablesArgs(database.database, database.schema, names, snowflake),
-    opts=pulumi.ResourceOptions(depends_on=[database.schema_resource]),
+    opts=pulumi.ResourceOptions(depends_on=[database.schema_resource], protect=config.protect_stateful),
+)
+errors = ErrorNotifications(
+    "pipe-errors",
+    ErrorNotificationsArgs(
+        integration_name=config.error_integration,
+        role_name=config.error_role_name,
+        propagation_seconds=config.iam_propagation_seconds,
+        email=config.error_notification_email,
+    ),
+    opts=pulumi.ResourceOptions(providers=[snowflake]),
 )
 ingestion = EventsIngestion(
     "ingestion",
@@ -65,6 +87,7 @@ ingestion = EventsIngestion(
         schema=database.schema,
         namespace=names,
         target_table=tables.tables["ECOMMERCE_EVENTS"],
+        errors=errors,
         snowflake_provider=snowflake,
     ),
 )
@@ -130,6 +153,9 @@ pulumi.export("storage_integration", access.integration_name)
 pulumi.export("stage", ingestion.stage)
 pulumi.export("pipe", ingestion.pipe)
 pulumi.export("notification_channel", ingestion.notification_channel)
+pulumi.export("error_topic_arn", errors.topic_arn)
+pulumi.export("error_integration", errors.integration_name)
+pulumi.export("resource_monitor", cost_guard.monitor_name)
 pulumi.export("database", database.database)
 pulumi.export("schema", database.schema)
 pulumi.export("warehouse", database.warehouse)

@@ -20,6 +20,8 @@ class AnalyticsDatabaseArgs:
     """Warehouse size, e.g. XSMALL."""
     snowflake_provider: snowflake.Provider
     """Provider the resources are created with."""
+    resource_monitor: pulumi.Input[str] | None = None
+    """Resource monitor that caps the warehouse's credits (infra/cost_guard.py)."""
 
 
 class AnalyticsDatabase(pulumi.ComponentResource):
@@ -45,6 +47,7 @@ class AnalyticsDatabase(pulumi.ComponentResource):
             auto_suspend=60,
             auto_resume="true",
             initially_suspended=True,
+            resource_monitor=args.resource_monitor,
             comment="Ecommerce POC: dashboards and reference data loads",
             opts=child,
         )

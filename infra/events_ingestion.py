@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
 from infra import sql_source
+from infra.error_notifications import ErrorNotifications
 from infra.raw_events_bucket import RawEventsBucket
 from infra.snowflake_access import SnowflakeS3Access
 
@@ -30,6 +31,8 @@ class EventsIngestionArgs:
     """Database and schema names, for the pipe's COPY statement."""
     target_table: snowflake.Table
     """The table the pipe's COPY loads into."""
+    errors: ErrorNotifications
+    """Where the pipe reports every file it skips (its ERROR_INTEGRATION)."""
     snowflake_provider: snowflake.Provider
     """Provider the Snowflake resources are created with."""
 
@@ -83,11 +86,12 @@ class EventsIngestion(pulumi.ComponentResource):
             name=sql_source.pipe_name(),
             copy_statement=self.copy_statement,
             auto_ingest=True,
+            error_integration=args.errors.integration_name,
             comment="Declared in sql/snowflake_pipe.sql",
             opts=pulumi.ResourceOptions(
                 parent=self,
                 provider=args.snowflake_provider,
-                depends_on=[stage, args.target_table],
+                depends_on=[stage, args.target_table, args.errors.ready],
                 # A re-created stage or integration leaves the old pipe
                 # STOPPED_STAGE_DROPPED: re-create the pipe with them.
                 replace_with=[stage, args.access.integration],

@@ -53,6 +53,10 @@ def outputs(run: ProgramRun, type_token: str) -> dict:
     return reveal(run.one(type_token).outputs)
 
 
+def outputs_of(run: ProgramRun, name: str) -> dict:
+    return reveal(run.named(name).outputs)
+
+
 def test_dev_stack_evaluates_from_its_file_alone(run):
     expected = {
         "bucket", "events_prefix", "stage", "pipe", "notification_channel", "enriched_events_view",
@@ -65,7 +69,7 @@ def test_dev_stack_evaluates_from_its_file_alone(run):
 def test_trust_policy_names_the_integration_user_and_requires_its_external_id(run):
     integration = outputs(run, INTEGRATION)
     described = integration["describeOutputs"][0]
-    trust = json.loads(outputs(run, ROLE)["assumeRolePolicy"])
+    trust = json.loads(outputs_of(run, "snowflake-access-role")["assumeRolePolicy"])
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"AWS": SNOWFLAKE_IAM_USER_ARN}, (
         f"role trusts {statement['Principal']}, not the storage integration's IAM user"
@@ -83,7 +87,7 @@ def test_trust_policy_names_the_integration_user_and_requires_its_external_id(ru
 
 def test_precomputed_role_arn_is_the_real_role_arn(run):
     precomputed = outputs(run, INTEGRATION)["storageAwsRoleArn"]
-    actual = outputs(run, ROLE)["arn"]
+    actual = outputs_of(run, "snowflake-access-role")["arn"]
     assert precomputed == actual, f"integration was given {precomputed} but the role is {actual}"
     assert f":{ACCOUNT_ID}:" in precomputed
     assert run.exports["snowflake_role_arn"] == actual
@@ -97,7 +101,7 @@ def test_stage_bucket_prefix_policy_and_notification_agree(run):
     assert outputs(run, INTEGRATION)["storageAllowedLocations"] == [events_url], (
         "integration may allow the events prefix only"
     )
-    policy = json.loads(outputs(run, ROLE_POLICY)["policy"])
+    policy = json.loads(outputs_of(run, "snowflake-access-read-events")["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadEventFiles"]["Resource"] == f"{bucket['arn']}/{prefix}*"
     assert by_sid["ListEventFiles"]["Condition"] == {"StringLike": {"s3:prefix": [f"{prefix}*"]}}, (
@@ -183,7 +187,7 @@ def test_reference_data_is_loaded_after_its_table(run):
 
 def test_snowflake_access_policy_is_least_privilege(run):
     bucket_arn = outputs(run, BUCKET)["arn"]
-    policy = json.loads(outputs(run, ROLE_POLICY)["policy"])
+    policy = json.loads(outputs_of(run, "snowflake-access-read-events")["policy"])
     actions = set()
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
@@ -219,6 +223,7 @@ def test_provider_enables_exactly_the_preview_resources_used(run):
     used = {
         TABLE: "snowflake_table_resource",
         PIPE: "snowflake_pipe_resource",
+        "snowflake:index/notificationIntegration:NotificationIntegration": "snowflake_notification_integration_resource",
     }
     assert set(enabled) == set(PREVIEW_FEATURES) == {used[t] for t in used if run.of_type(t)}
     for credential in ("password", "privateKey", "privateKeyPassphrase", "token"):
