@@ -30,6 +30,7 @@ VIEW = "snowflake:index/view:View"
 NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 FILE_FORMAT = "snowflake:index/fileFormatJson:FileFormatJson"
 DYNAMIC = "pulumi-python:dynamic:Resource"
+NOTIFICATION_INTEGRATION = "snowflake:index/notificationIntegration:NotificationIntegration"
 
 # The chain the design needs: the integration needs the bucket; the role
 # trusts the integration's user; Snowflake may only use the role once its
@@ -223,7 +224,7 @@ def test_provider_enables_exactly_the_preview_resources_used(run):
     used = {
         TABLE: "snowflake_table_resource",
         PIPE: "snowflake_pipe_resource",
-        "snowflake:index/notificationIntegration:NotificationIntegration": "snowflake_notification_integration_resource",
+        NOTIFICATION_INTEGRATION: "snowflake_notification_integration_resource",
     }
     assert set(enabled) == set(PREVIEW_FEATURES) == {used[t] for t in used if run.of_type(t)}
     for credential in ("password", "privateKey", "privateKeyPassphrase", "token"):
