@@ -67,6 +67,62 @@ def storage_integration(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple
     return inputs["name"], {**inputs, "describeOutputs": [described]}
 
 
+NOTIFICATION_INTEGRATION = "snowflake:index/notificationIntegration:NotificationIntegration"
+RESOURCE_MONITOR = "snowflake:index/resourceMonitor:ResourceMonitor"
+WAREHOUSE = "snowflake:index/warehouse:Warehouse"
+
+
+def notification_integration(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    """Like Snowflake (DESC NOTIFICATION INTEGRATION): its own IAM user and an external id it generates."""
+    if inputs.get("notificationProvider") != "AWS_SNS":
+        raise LocalDeployError(
+            f"notification integration {inputs['name']}: the local stack emulates AWS_SNS only, "
+            f"not {inputs.get('notificationProvider')}"
+        )
+    sns = ctx.aws("sns")
+    try:
+        sns.get_topic_attributes(TopicArn=inputs["awsSnsTopicArn"])
+    except sns.exceptions.NotFoundException as err:
+        raise LocalDeployError(
+            f"notification integration {inputs['name']}: SNS topic {inputs['awsSnsTopicArn']} does not exist"
+        ) from err
+    user = ctx.aws("iam").create_user(UserName=f"snowflake-{inputs['name'].lower()}"[:64])["User"]
+    external_id = f"LOCAL_SFCRole={secrets.token_hex(8)}"
+    described = {
+        "iamUserArn": user["Arn"],
+        "externalId": external_id,
+        "roleArn": inputs["awsSnsRoleArn"],
+        "topicArn": inputs["awsSnsTopicArn"],
+        "enabled": inputs.get("enabled", True),
+    }
+    ctx.record(NOTIFICATION_INTEGRATION, inputs["name"], described)
+    return inputs["name"], {
+        **inputs,
+        "awsSnsIamUserArn": user["Arn"],
+        "awsSnsExternalId": external_id,
+        "fullyQualifiedName": f'"{inputs["name"]}"',
+    }
+
+
+def _recorded(ctx: LocalContext, type_token: str, name: str, what: str) -> Outputs:
+    for entry in ctx.recorded:
+        if entry["type"] == type_token and entry["name"] == name:
+            return entry["inputs"]
+    raise LocalDeployError(f"{what} {name} does not exist")
+
+
+def resource_monitor(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    # Recorded under its Snowflake name, which warehouses refer to.
+    return recorded_only(ctx, inputs["name"], inputs, RESOURCE_MONITOR)
+
+
+def warehouse(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    # ALTER WAREHOUSE ... SET RESOURCE_MONITOR fails for a monitor that does not exist.
+    if inputs.get("resourceMonitor"):
+        _recorded(ctx, RESOURCE_MONITOR, inputs["resourceMonitor"], f"warehouse {inputs['name']}: resource monitor")
+    return recorded_only(ctx, name, inputs, WAREHOUSE)
+
+
 def file_format_json(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     compression = inputs.get("compression") or "AUTO"
     ctx.sql(f"CREATE FILE FORMAT {_fqn(inputs)} TYPE = JSON COMPRESSION = {compression}")
@@ -159,6 +215,12 @@ def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
             f"pipe {_fqn(inputs)} copies from {stage_ref and stage_ref.group(0)}, which is not a stage"
         )
     format_ref = re.search(r"FORMAT_NAME\s*=\s*'([^']+)'", copy)
+    error_topic_arn = None
+    if inputs.get("errorIntegration"):
+        errors = _recorded(
+            ctx, NOTIFICATION_INTEGRATION, inputs["errorIntegration"], f"pipe {_fqn(inputs)}: notification integration"
+        )
+        error_topic_arn = errors["topicArn"]
     sqs = ctx.aws("sqs")
     queue_url = sqs.create_queue(QueueName=f"sf-snowpipe-{inputs['name'].lower()}-{secrets.token_hex(3)}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -171,6 +233,8 @@ def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
             "auto_ingest": bool(inputs.get("autoIngest")),
             "queue_url": queue_url,
             "queue_arn": queue_arn,
+            # Where the local Snowpipe reports each skipped file, as ERROR_INTEGRATION does.
+            "error_topic_arn": error_topic_arn,
             "stage": {"name": _fqn(stage), "url": stage["url"]},
             "file_format": {
                 "name": format_ref.group(1) if format_ref else None,
@@ -192,10 +256,12 @@ HANDLERS = {
     "snowflake:index/execute:Execute": execute,
     "snowflake:index/view:View": view,
     "snowflake:index/pipe:Pipe": pipe,
+    NOTIFICATION_INTEGRATION: notification_integration,
+    RESOURCE_MONITOR: resource_monitor,
+    WAREHOUSE: warehouse,
     **{
         token: _recorder(token)
         for token in (
-            "snowflake:index/warehouse:Warehouse",
             "snowflake:index/accountRole:AccountRole",
             "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole",
             "snowflake:index/grantAccountRole:GrantAccountRole",
