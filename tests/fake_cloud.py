@@ -45,6 +45,9 @@ class FakeCloud(pulumi.runtime.Mocks):
             # The program's other dynamic resources compute locally: run them for real.
             return dynamic_resources.create(inputs)
         outputs = {**inputs, **self._computed(args.typ, args.name, inputs)}
+        if args.typ == "aws:s3/bucket:Bucket":
+            # A bucket's id is its name (pulumi-aws: `pulumi import aws:s3/bucket:Bucket x <bucket-name>`).
+            return outputs["bucket"], outputs
         return f"{args.name}-id", outputs
 
     def _computed(self, typ: str, name: str, inputs: dict) -> dict:
