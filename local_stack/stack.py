@@ -124,6 +124,8 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         deploy_started = time.monotonic()
         run = deploy(state, s3_endpoint, snowflake_port, overrides)
         progress(f"deployed {len(run['resources'])} resources in {time.monotonic() - deploy_started:.1f} s")
+        for advisory in run["policy_advisories"]:
+            progress(f"policy warning {advisory}")
 
         endpoints = {
             "s3_endpoint_url": s3_endpoint,
@@ -175,17 +177,14 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     from local_stack.local_cloud import LocalCloud, LocalContext
     from local_stack.program_runner import run_program
 
+    secret_keys = ("ecommerce-analytics:supersetPassword", "ecommerce-analytics:supersetSnowflakePassword")
+    advisories = check_policies(overrides, secret_keys)
     context = LocalContext(
         s3_endpoint_url=s3_endpoint, region="us-east-1", snowflake_port=snowflake_port, state_dir=state
     )
     cloud = LocalCloud(context)
     try:
-        run = run_program(
-            cloud,
-            LOCAL_STACK,
-            overrides=overrides,
-            secret_keys=("ecommerce-analytics:supersetPassword", "ecommerce-analytics:supersetSnowflakePassword"),
-        )
+        run = run_program(cloud, LOCAL_STACK, overrides=overrides, secret_keys=secret_keys)
     finally:
         context.close()
     cloud.write_state()
@@ -194,9 +193,28 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     record = {
         "resources": [{"type": r.type, "name": r.name, "id": r.id} for r in run.registrations.values() if r.custom],
         "exports": {k: v for k, v in reveal(run.exports).items() if "password" not in k},
+        "policy_advisories": [str(v) for v in advisories],
     }
     (state / "deploy.json").write_text(json.dumps(record, indent=2, default=str))
     return record
+
+
+def check_policies(overrides: dict[str, str], secret_keys: tuple[str, ...]) -> list:
+    """The policy pack's checks over a dry run of the program; refuses before anything exists.
+
+    Raises LocalStackError naming each mandatory policy and resource; returns
+    the advisory violations.
+    """
+    from local_stack import policy_gate
+    from local_stack.plan_cloud import PlanCloud
+    from local_stack.program_runner import run_program
+    from policy import checks
+
+    plan = run_program(PlanCloud(), LOCAL_STACK, overrides=overrides, secret_keys=secret_keys)
+    try:
+        return checks.refuse_mandatory(policy_gate.violations(plan, LOCAL_STACK), LOCAL_STACK)
+    except checks.PolicyViolationError as err:
+        raise LocalStackError(str(err)) from err
 
 
 def down(state_dir: Path = DEFAULT_STATE_DIR) -> list[str]:
