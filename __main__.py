@@ -5,6 +5,10 @@
         Snowflake access (integration ⇄ IAM role)              ▼
                                                    ENRICHED_EVENTS view ──► dashboards
 
+Around it: every file the pipe skips is published to an SNS topic (error
+notifications), and a resource monitor caps the warehouse's monthly credits.
+The rules the graph must keep are policy/ (CrossGuard), checked on preview.
+
 Each line below builds one box of that drawing from the previous boxes' outputs.
 """
 

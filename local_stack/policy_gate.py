@@ -13,6 +13,7 @@ from typing import Any
 from infra.wire_format import reveal
 from local_stack.program_runner import ProgramRun
 from policy import checks
+from policy.pack import declared_secret_values
 
 
 def resources_of(run: ProgramRun) -> list[checks.Resource]:
@@ -35,7 +36,9 @@ def resources_of(run: ProgramRun) -> list[checks.Resource]:
 
 def policy_config(run: ProgramRun, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What the pack reads from the stack: the secret config values to look for in outputs."""
-    secret_values = [reveal(run.config[k]) for k in run.secret_keys if run.config.get(k)]
+    passed_as_secret = [reveal(run.config[k]) for k in run.secret_keys if run.config.get(k)]
+    # The pack only knows the keys Pulumi.yaml declares secret; judge the same values here too.
+    secret_values = sorted({*passed_as_secret, *declared_secret_values(run.config)})
     return {"secretValues": secret_values, **(overrides or {})}
 
 

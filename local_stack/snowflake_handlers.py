@@ -5,7 +5,10 @@ What fakesnow cannot hold (warehouses, roles, grants, users) is recorded in
 user created in moto; creating the stage checks, as Snowflake does when it
 first assumes the role, that the role trusts that user with the external id
 and may read the stage's prefix. The pipe becomes an SQS queue in moto whose
-ARN is its notification_channel, registered for the local Snowpipe worker.
+ARN is its notification_channel, registered for the local Snowpipe worker,
+with the SNS topic of its error integration. A notification integration also
+answers with an IAM user created in moto; a warehouse must name an existing
+resource monitor.
 """
 
 from __future__ import annotations

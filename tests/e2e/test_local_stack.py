@@ -136,7 +136,7 @@ def test_down_stops_everything_and_frees_the_ports(tmp_path):
 def test_unknown_resource_type_fails_naming_it(tmp_path):
     cloud = LocalCloud(LocalContext("http://127.0.0.1:1", "us-east-1", 1, Path(tmp_path)))
     args = pulumi.runtime.MockResourceArgs(
-        typ="aws:lambda/function:Function", name="alerts", inputs={}, provider=None, resource_id=None, custom=True
+        typ="aws:lambda/alias:Alias", name="alerts", inputs={}, provider=None, resource_id=None, custom=True
     )
-    with pytest.raises(LocalDeployError, match=r"aws:lambda/function:Function 'alerts': the local deploy has no handler"):
+    with pytest.raises(LocalDeployError, match=r"aws:lambda/alias:Alias 'alerts': the local deploy has no handler"):
         cloud.new_resource(args)
