@@ -14,7 +14,7 @@ export MOTO_PORT ?= 0
 export SNOWFLAKE_PORT ?= 0
 export SUPERSET_PORT ?= 8088
 
-.PHONY: setup superset-setup browser demo local-up local-status local-down test test-fast lint bench clean
+.PHONY: setup superset-setup browser demo local-up local-status local-destroy local-down test test-fast lint bench clean
 
 setup: $(VENV_STAMP)
 
@@ -48,6 +48,10 @@ local-up: setup
 
 local-status: setup
 	@$(PY) -m local_stack.cli status
+
+# Like `pulumi destroy`: deletes what the local deploy created; `local-down` then stops the emulators.
+local-destroy: setup
+	@$(PY) -m local_stack.cli destroy
 
 local-down:
 	@$(PY) -m local_stack.cli down

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.dashboards import EmulatorEndpoint
-from infra.sql_source import Namespace
+from infra.sql_source import SchemaPath
 
 PROJECT_NAMESPACE = "ecommerce-analytics"
 
@@ -52,10 +51,8 @@ class SupersetConfig:
     username: str
     password: pulumi.Output[str]
     snowflake_account: str  # ORGNAME-ACCOUNTNAME, for the connection URI
-    private_key: pulumi.Output[str] | None  # key-pair auth of the dashboard user (cloud)
+    private_key: pulumi.Output[str]  # key-pair auth of the dashboard user
     private_key_passphrase: pulumi.Output[str] | None
-    snowflake_emulator: EmulatorEndpoint | None  # set only by the local stack
-    snowflake_password: pulumi.Output[str] | None  # password auth, for the local emulator only
 
 
 @dataclass(frozen=True)
@@ -115,8 +112,8 @@ class PocConfig:
         return f"{self.snowflake_name_prefix}_DASHBOARD"
 
     @property
-    def namespace(self) -> Namespace:
-        return Namespace(self.database, self.schema)
+    def schema_path(self) -> SchemaPath:
+        return SchemaPath(self.database, self.schema)
 
 
 def bucket_name_problem(name: str) -> str | None:
@@ -276,7 +273,7 @@ def load_config() -> PocConfig:
         )
 
     superset = _superset_config(read)
-    if superset and superset.private_key is not None and not public_key:
+    if superset and not public_key:
         read.fail(
             f"{ns}:dashboardUserPublicKey",
             "is required when Superset logs in with dashboardUserPrivateKey: set the matching public key",
@@ -328,14 +325,8 @@ def _superset_config(read: _Reader) -> SupersetConfig | None:
             "ORGNAME-ACCOUNTNAME, or export SNOWFLAKE_ORGANIZATION_NAME and SNOWFLAKE_ACCOUNT_NAME",
         )
 
-    endpoint = None
-    host = read.project.get("supersetSnowflakeHost")
-    if host:
-        port = read.integer("supersetSnowflakePort", 1, 65535)
-        endpoint = EmulatorEndpoint(host, port, read.project.get("supersetSnowflakeProtocol") or "https")
     private_key = read.project.get_secret("dashboardUserPrivateKey")
-    snowflake_password = read.project.get_secret("supersetSnowflakePassword")
-    if private_key is None and snowflake_password is None:
+    if private_key is None:
         read.fail(
             f"{ns}:dashboardUserPrivateKey",
             "is required when supersetUrl is set: Superset logs in as the dashboard user with this key "
@@ -346,10 +337,8 @@ def _superset_config(read: _Reader) -> SupersetConfig | None:
         username=read.require("supersetUsername"),
         password=password if password is not None else pulumi.Output.secret(""),
         snowflake_account=account or "",
-        private_key=private_key,
+        private_key=private_key if private_key is not None else pulumi.Output.secret(""),
         private_key_passphrase=read.project.get_secret("dashboardUserPrivateKeyPassphrase"),
-        snowflake_emulator=endpoint,
-        snowflake_password=snowflake_password,
     )
 
 

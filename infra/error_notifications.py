@@ -50,8 +50,6 @@ class ErrorNotifications(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
     integration_name: pulumi.Output[str]
     role_arn: pulumi.Output[str]
-    ready: pulumi.Resource
-    """Depend on this before a pipe names the integration."""
 
     def __init__(
         self,
@@ -117,7 +115,8 @@ class ErrorNotifications(pulumi.ComponentResource):
                 endpoint=args.email,
                 opts=child,
             )
-        wait = IamPropagationWait(
+        # A pipe naming the integration depends on this component, so on the wait.
+        IamPropagationWait(
             f"{name}-iam-propagation",
             role_arn=role.arn,
             policy=publish.policy,
@@ -128,7 +127,6 @@ class ErrorNotifications(pulumi.ComponentResource):
         self.topic_arn = topic.arn
         self.integration_name = integration.name
         self.role_arn = role_arn
-        self.ready = wait
         self.register_outputs({"topic_arn": topic.arn, "integration_name": integration.name, "role_arn": role_arn})
 
 

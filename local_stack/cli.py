@@ -65,6 +65,18 @@ def down(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
 
 
 @app.command()
+def destroy(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
+    """Like `pulumi destroy`: delete every deployed resource, dependents first; the emulators keep running."""
+    from local_stack.local_context import LocalDeployError
+
+    try:
+        deleted = stack.destroy(state_dir, progress=_progress)
+    except (LocalStackError, LocalDeployError) as err:
+        _fail(err)
+    console.print(f"destroyed {len(deleted)} resources" if deleted else "nothing to destroy (the state is empty)")
+
+
+@app.command()
 def status(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
     """JSON on stdout: per pipe, every file seen with rows loaded or the error that made it skip."""
     from local_stack import snowpipe

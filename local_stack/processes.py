@@ -142,23 +142,34 @@ def tail(path: str, lines: int = 15) -> str:
         return "(no log)"
 
 
+def _terminate(process: TrackedProcess, timeout: float) -> bool:
+    """SIGTERM to its process group, SIGKILL after `timeout`; False when it was not running."""
+    if not alive(process.pid):
+        return False
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if alive(process.pid):
+        os.killpg(process.pid, signal.SIGKILL)
+    return True
+
+
+def stop(state_dir: Path, name: str, timeout: float = 15.0) -> bool:
+    """Stops the tracked process called `name` and forgets it; False when none was running."""
+    tracked = read_tracked(state_dir)
+    stopped = any(_terminate(p, timeout) for p in tracked if p.name == name)
+    _write_tracked(state_dir, [p for p in tracked if p.name != name])
+    return stopped
+
+
 def stop_all(state_dir: Path, timeout: float = 15.0) -> list[str]:
     """Stops every tracked process (SIGTERM, then SIGKILL), newest first; returns what was stopped."""
     tracked = read_tracked(state_dir)
-    stopped = []
-    for process in reversed(tracked):
-        if not alive(process.pid):
-            continue
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        deadline = time.monotonic() + timeout
-        while alive(process.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(process.pid):
-            os.killpg(process.pid, signal.SIGKILL)
-        stopped.append(f"{process.name} (pid {process.pid})")
+    stopped = [f"{p.name} (pid {p.pid})" for p in reversed(tracked) if _terminate(p, timeout)]
     busy = [p for p in tracked if p.port and not _wait_port_free(p.port)]
     if busy:
         raise LocalStackError(

@@ -39,6 +39,7 @@ class Registration:
     parent: str
     dependencies: set[str]
     inputs: dict[str, Any]
+    provider: str = ""  # "<provider urn>::<provider id>", as the engine references it
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
@@ -89,6 +90,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             parent=request.parent,
             dependencies=set(request.dependencies),
             inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+            provider=request.provider,
             id=registered.id if registered else None,
             outputs=dict(registered.state) if registered else {},
             protect=bool(request.protect),
@@ -131,15 +133,19 @@ def run_program(
     overrides: dict[str, str] | None = None,
     secret_keys: tuple[str, ...] = (),
     project_dir: Path = PROJECT_DIR,
+    monitor: RecordingMonitor | None = None,
 ) -> ProgramRun:
-    """Evaluates __main__.py once with `mocks` answering every registration and invoke."""
+    """Evaluates __main__.py once with `mocks` answering every registration and invoke.
+
+    `monitor` replaces the recording monitor (the local deploy's keeps state).
+    """
     config = {**stack_config(stack, project_dir), **(overrides or {})}
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
 
     # A previous run in this process left its root stack behind.
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config, list(secret_keys))
-    monitor = RecordingMonitor(mocks)
+    monitor = monitor or RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))

@@ -25,7 +25,16 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
 LOCAL_STACK = "local"
 # Files of one stack's life; caches (the Superset venv and home) survive.
-_RUN_FILES = ("endpoints.json", "pipes.json", "snowflake_objects.json", "deploy.json")
+_RUN_FILES = (
+    "endpoints.json",
+    "pipes.json",
+    "snowflake_objects.json",
+    "deploy.json",
+    "deploy-config.json",
+    "pulumi-state.json",
+    "local-cloud.json",
+)
+SECRET_KEYS = ("ecommerce-analytics:supersetPassword", "ecommerce-analytics:dashboardUserPrivateKey")
 
 
 @dataclass
@@ -84,63 +93,51 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
     for name in _RUN_FILES:
         (state / name).unlink(missing_ok=True)
 
-    moto_port = processes.choose_port(settings.moto_port, "MOTO_PORT", "the S3/SQS/IAM emulator (moto)")
-    snowflake_port = processes.choose_port(settings.snowflake_port, "SNOWFLAKE_PORT", "the Snowflake emulator")
     superset_port = (
         processes.choose_port(settings.superset_port, "SUPERSET_PORT", "Superset") if settings.superset else None
     )
     python = sys.executable
     try:
         started = time.monotonic()
-        progress(f"starting moto on 127.0.0.1:{moto_port} and fakesnow on 127.0.0.1:{snowflake_port}")
-        moto = processes.start(
-            state, "moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
-        )
-        fakesnow = processes.start(
-            state, "fakesnow", [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port)],
-            snowflake_port,
-        )  # fmt: skip
-        s3_endpoint = f"http://127.0.0.1:{moto_port}"
-        processes.wait_ready(moto, lambda: _http_ok(f"{s3_endpoint}/moto-api/"), timeout=30)
-        processes.wait_ready(fakesnow, lambda: _tcp_open(snowflake_port), timeout=30)
+        s3_endpoint, snowflake_port = start_emulators(settings, progress)
 
         overrides: dict[str, str] = {}
         superset_endpoint: dict[str, Any] = {}
         if superset_port is not None:
             superset_endpoint = _start_superset(state, superset_port, progress)
-            # Only the connection differs from a cloud stack: Superset's
-            # Snowflake driver goes to fakesnow, which accepts any password.
+            # The same key-pair login a cloud stack uses, with a throwaway key
+            # (fakesnow accepts any); only the driver's endpoint differs, and
+            # the deploy sets that where it creates the import (deploy()).
+            public_key, private_key = throwaway_key_pair()
             overrides = {
                 "ecommerce-analytics:supersetUrl": superset_endpoint["superset_url"],
                 "ecommerce-analytics:supersetUsername": superset_endpoint["superset_username"],
                 "ecommerce-analytics:supersetPassword": superset_endpoint["superset_password"],
-                "ecommerce-analytics:supersetSnowflakeHost": "127.0.0.1",
-                "ecommerce-analytics:supersetSnowflakePort": str(snowflake_port),
-                "ecommerce-analytics:supersetSnowflakeProtocol": "http",
-                "ecommerce-analytics:supersetSnowflakePassword": "local-emulator",
+                "ecommerce-analytics:dashboardUserPublicKey": public_key,
+                "ecommerce-analytics:dashboardUserPrivateKey": private_key,
             }
 
         progress("deploying the Pulumi program (Pulumi.local.yaml) onto the emulators")
         deploy_started = time.monotonic()
         run = deploy(state, s3_endpoint, snowflake_port, overrides)
-        progress(f"deployed {len(run['resources'])} resources in {time.monotonic() - deploy_started:.1f} s")
-        for advisory in run["policy_advisories"]:
+        progress(f"deployed {len(run.resources)} resources in {time.monotonic() - deploy_started:.1f} s")
+        for advisory in run.policy_advisories:
             progress(f"policy warning {advisory}")
 
         endpoints = {
             "s3_endpoint_url": s3_endpoint,
-            "region": run["exports"]["aws_region"],
-            "bucket": run["exports"]["bucket"],
-            "events_prefix": run["exports"]["events_prefix"],
+            "region": run.exports["aws_region"],
+            "bucket": run.exports["bucket"],
+            "events_prefix": run.exports["events_prefix"],
             "snowflake": {
                 "host": "127.0.0.1",
                 "port": snowflake_port,
                 "protocol": "http",
-                "database": run["exports"]["database"],
-                "schema": run["exports"]["schema"],
+                "database": run.exports["database"],
+                "schema": run.exports["schema"],
             },
             **superset_endpoint,
-            **({"dashboard_url": run["exports"]["dashboard_url"]} if "dashboard_url" in run["exports"] else {}),
+            **({"dashboard_url": run.exports["dashboard_url"]} if "dashboard_url" in run.exports else {}),
         }
         (state / "endpoints.json").write_text(json.dumps(endpoints, indent=2))
         os.chmod(state / "endpoints.json", 0o600)
@@ -158,6 +155,25 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         raise
 
 
+def start_emulators(settings: LocalStackSettings, progress: Progress = print) -> tuple[str, int]:
+    """moto and fakesnow, tracked in the state dir; returns (S3 endpoint URL, Snowflake port)."""
+    state = settings.state_dir
+    moto_port = processes.choose_port(settings.moto_port, "MOTO_PORT", "the S3/SQS/IAM emulator (moto)")
+    snowflake_port = processes.choose_port(settings.snowflake_port, "SNOWFLAKE_PORT", "the Snowflake emulator")
+    python = sys.executable
+    progress(f"starting moto on 127.0.0.1:{moto_port} and fakesnow on 127.0.0.1:{snowflake_port}")
+    moto = processes.start(
+        state, "moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
+    )
+    fakesnow = processes.start(
+        state, "fakesnow", [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port)], snowflake_port
+    )
+    s3_endpoint = f"http://127.0.0.1:{moto_port}"
+    processes.wait_ready(moto, lambda: _http_ok(f"{s3_endpoint}/moto-api/"), timeout=30)
+    processes.wait_ready(fakesnow, lambda: _tcp_open(snowflake_port), timeout=30)
+    return s3_endpoint, snowflake_port
+
+
 def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, Any]:
     from local_stack import superset_server
 
@@ -172,31 +188,89 @@ def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, Any
     }
 
 
-def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[str, str]) -> dict[str, Any]:
-    """Runs __main__.py with Pulumi.local.yaml against the emulators; records what it created."""
-    from local_stack.local_cloud import LocalCloud, LocalContext
-    from local_stack.program_runner import run_program
+def throwaway_key_pair() -> tuple[str, str]:
+    """(public PEM, private PKCS#8 PEM): a new RSA key for the local dashboard user, never reused elsewhere."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    secret_keys = ("ecommerce-analytics:supersetPassword", "ecommerce-analytics:supersetSnowflakePassword")
-    advisories = check_policies(overrides, secret_keys)
-    context = LocalContext(
-        s3_endpoint_url=s3_endpoint, region="us-east-1", snowflake_port=snowflake_port, state_dir=state
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
     )
-    cloud = LocalCloud(context)
-    try:
-        run = run_program(cloud, LOCAL_STACK, overrides=overrides, secret_keys=secret_keys)
-    finally:
-        context.close()
-    cloud.write_state()
-    from local_stack.dynamic_resources import reveal
+    return public, private
 
-    record = {
-        "resources": [{"type": r.type, "name": r.name, "id": r.id} for r in run.registrations.values() if r.custom],
-        "exports": {k: v for k, v in reveal(run.exports).items() if "password" not in k},
-        "policy_advisories": [str(v) for v in advisories],
-    }
+
+@dataclass
+class DeployResult:
+    resources: list[dict[str, Any]]
+    exports: dict[str, Any]
+    created: list[str]
+    unchanged: list[str]
+    declared: dict[str, dict[str, Any]]  # urn -> inputs, as the program declared them this run
+    policy_advisories: list[str]  # advisory findings of the policy pack (policy/checks.py)
+
+
+def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[str, str] | None = None) -> DeployResult:
+    """Runs __main__.py with Pulumi.local.yaml against the emulators, as `pulumi up` would.
+
+    What an earlier deploy of this stack created (its state in `state`) is
+    kept when its inputs are unchanged; `overrides` None re-uses the config of
+    the earlier deploy (a second `up` of the same stack).
+    """
+    from local_stack.deploy_state import DeployState
+    from local_stack.dynamic_resources import reveal
+    from local_stack.local_cloud import DeployMonitor, LocalCloud, restore_context, save_context
+    from local_stack.local_context import LocalContext
+    from local_stack.program_runner import run_program, stack_config
+
+    config_file = state / "deploy-config.json"
+    if overrides is None:
+        overrides = json.loads(config_file.read_text()) if config_file.exists() else {}
+    advisories = check_policies(overrides, SECRET_KEYS)
+    config_file.write_text(json.dumps(overrides))
+    os.chmod(config_file, 0o600)
+
+    def point_superset_at_fakesnow(props: dict[str, Any]) -> dict[str, Any]:
+        # The local target's one adaptation of a cloud input: Superset's
+        # Snowflake driver reaches fakesnow instead of <account>.snowflakecomputing.com.
+        if "connection" in props and "superset_url" in props:
+            props = {
+                **props,
+                "connection": {**props["connection"], "host": "127.0.0.1", "port": snowflake_port, "protocol": "http"},
+            }
+        return props
+
+    context = LocalContext(
+        s3_endpoint_url=s3_endpoint,
+        region=stack_config(LOCAL_STACK)["aws:region"],
+        snowflake_port=snowflake_port,
+        state_dir=state,
+        adapt_dynamic=point_superset_at_fakesnow,
+    )
+    restore_context(context)
+    cloud = LocalCloud(context)
+    monitor = DeployMonitor(cloud, DeployState.load(state))
+    try:
+        run = run_program(cloud, LOCAL_STACK, overrides=overrides, secret_keys=SECRET_KEYS, monitor=monitor)
+    finally:
+        save_context(context)
+        context.close()
+    result = DeployResult(
+        resources=[{"type": r.type, "name": r.name, "id": r.id} for r in run.registrations.values() if r.custom],
+        exports={k: v for k, v in reveal(run.exports).items() if "password" not in k},
+        created=monitor.created,
+        unchanged=monitor.unchanged,
+        declared={urn: r.inputs for urn, r in run.registrations.items() if r.custom},
+        policy_advisories=[str(v) for v in advisories],
+    )
+    record = {"resources": result.resources, "exports": result.exports}
     (state / "deploy.json").write_text(json.dumps(record, indent=2, default=str))
-    return record
+    return result
 
 
 def check_policies(overrides: dict[str, str], secret_keys: tuple[str, ...]) -> list:
@@ -215,6 +289,28 @@ def check_policies(overrides: dict[str, str], secret_keys: tuple[str, ...]) -> l
         return checks.refuse_mandatory(policy_gate.violations(plan, LOCAL_STACK), LOCAL_STACK)
     except checks.PolicyViolationError as err:
         raise LocalStackError(str(err)) from err
+
+
+def destroy(state_dir: Path = DEFAULT_STATE_DIR, progress: Progress = print) -> list[str]:
+    """`pulumi destroy` of the running local stack; the emulators keep running (`down` stops them)."""
+    from local_stack import endpoints as local_endpoints
+    from local_stack.destroy import destroy as destroy_resources
+    from local_stack.local_context import LocalContext
+
+    found = local_endpoints.read(state_dir)
+    # Snowflake's service stops with the pipe it serves.
+    if processes.stop(state_dir, "snowpipe"):
+        progress("stopped the local Snowpipe worker (its pipe is being dropped)")
+    context = LocalContext(
+        s3_endpoint_url=found["s3_endpoint_url"],
+        region=found["region"],
+        snowflake_port=int(found["snowflake"]["port"]),
+        state_dir=state_dir,
+    )
+    try:
+        return destroy_resources(context, progress).deleted
+    finally:
+        context.close()
 
 
 def down(state_dir: Path = DEFAULT_STATE_DIR) -> list[str]:

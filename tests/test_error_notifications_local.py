@@ -16,7 +16,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from local_stack import aws_handlers, snowflake_handlers
-from local_stack.local_cloud import LocalContext, LocalDeployError
+from local_stack.local_context import LocalContext, LocalDeployError
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +72,12 @@ def test_integration_answers_with_its_own_iam_user_and_external_id(ctx):
 
 
 def test_pipe_needs_an_existing_error_integration(ctx):
-    ctx.stages["DB.S.EVENTS_STAGE"] = {
-        "url": "s3://bucket/events/",
-        "database": "DB",
-        "schema": "S",
-        "name": "EVENTS_STAGE",
-    }
+    # Everything else the pipe references exists, so only the integration is missing.
+    ctx.account.add("DATABASE", "DB")
+    ctx.account.add("SCHEMA", "DB", "S")
+    for kind, name in (("TABLE", "T"), ("STAGE", "EVENTS_STAGE"), ("FILE FORMAT", "F")):
+        ctx.account.add(kind, "DB", "S", name)
+    ctx.stages["DB.S.EVENTS_STAGE"] = {"url": "s3://bucket/events/"}
     pipe = {
         "name": "EVENTS_PIPE",
         "database": "DB",
@@ -85,13 +85,18 @@ def test_pipe_needs_an_existing_error_integration(ctx):
         "copyStatement": "COPY INTO DB.S.T FROM @DB.S.EVENTS_STAGE FILE_FORMAT = (FORMAT_NAME = 'DB.S.F')",
         "errorIntegration": "NO_SUCH_INTEGRATION",
     }
-    with pytest.raises(LocalDeployError, match="notification integration NO_SUCH_INTEGRATION does not exist"):
+    with pytest.raises(
+        LocalDeployError, match=r"pipe EVENTS_PIPE: .*Integration .*NO_SUCH_INTEGRATION.* does not exist"
+    ):
         snowflake_handlers.pipe(ctx, "ingestion-pipe", pipe)
+    assert ctx.pipes == [], "a refused pipe is not registered for the worker"
 
 
 def test_warehouse_needs_its_resource_monitor(ctx):
     warehouse = {"name": "POC_WH", "resourceMonitor": "POC_WH_MONITOR"}
-    with pytest.raises(LocalDeployError, match="resource monitor POC_WH_MONITOR does not exist"):
+    with pytest.raises(
+        LocalDeployError, match=r"warehouse POC_WH: .*Resource Monitor .*POC_WH_MONITOR.* does not exist"
+    ):
         snowflake_handlers.warehouse(ctx, "analytics-warehouse", warehouse)
     snowflake_handlers.resource_monitor(ctx, "cost-guard-monitor", {"name": "POC_WH_MONITOR", "creditQuota": 10})
     snowflake_handlers.warehouse(ctx, "analytics-warehouse", warehouse)

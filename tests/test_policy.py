@@ -255,10 +255,11 @@ def test_no_secret_in_plain_output(tmp_path):
     superset = {
         f"{NS}:supersetUrl": "https://superset.example.com",
         f"{NS}:supersetPassword": "correct-horse-battery",
-        f"{NS}:supersetSnowflakePassword": "local-only",
+        f"{NS}:dashboardUserPublicKey": "MII" + "A" * 200,
+        f"{NS}:dashboardUserPrivateKey": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----",
         f"{NS}:snowflakeAccount": "ORG-ACCOUNT",
     }
-    secret_keys = (f"{NS}:supersetPassword", f"{NS}:supersetSnowflakePassword")
+    secret_keys = (f"{NS}:supersetPassword", f"{NS}:dashboardUserPrivateKey")
     clean = run_variant(tmp_path, "dev", overrides=superset, secret_keys=secret_keys)
     assert "no-secret-in-plain-output" not in {v.policy for v in policy_gate.violations(clean, "dev")}
     leaky = run_variant(tmp_path, "dev", leak, overrides=superset, secret_keys=secret_keys)
@@ -277,9 +278,10 @@ def test_secret_output_is_not_a_violation(tmp_path):
         overrides={
             f"{NS}:supersetUrl": "https://superset.example.com",
             f"{NS}:supersetPassword": "correct-horse-battery",
-            f"{NS}:supersetSnowflakePassword": "local-only",
+            f"{NS}:dashboardUserPublicKey": "MII" + "A" * 200,
+            f"{NS}:dashboardUserPrivateKey": "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----",
             f"{NS}:snowflakeAccount": "ORG-ACCOUNT",
         },
-        secret_keys=(f"{NS}:supersetPassword", f"{NS}:supersetSnowflakePassword"),
+        secret_keys=(f"{NS}:supersetPassword", f"{NS}:dashboardUserPrivateKey"),
     )
     assert "no-secret-in-plain-output" not in {v.policy for v in policy_gate.violations(run, "dev")}

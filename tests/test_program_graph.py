@@ -136,7 +136,11 @@ def test_pipe_copies_from_the_stage_into_ecommerce_events(run):
     assert f"@{stage['database']}.{stage['schema']}.{stage['name']}" in text, "COPY must read the declared stage"
     fmt = f"{file_format['database']}.{file_format['schema']}.{file_format['name']}"
     assert f"FORMAT_NAME = '{fmt}'" in text
-    assert stage["fileFormat"]["formatName"] == fmt
+    assert (
+        stage["fileFormat"]["formatName"]
+        == file_format["fullyQualifiedName"]
+        == '"ECOMMERCE_DEV"."ANALYTICS"."JSON_EVENTS"'
+    ), "the stage must name its format by the format's own fully qualified name (the provider's documented way)"
     assert "ON_ERROR = SKIP_FILE" in text
     assert "METADATA$FILENAME" in text and "METADATA$START_SCAN_TIME" in text
     assert "CURRENT_TIMESTAMP" not in text.upper(), "a pipe's COPY must not use CURRENT_TIMESTAMP"
@@ -178,8 +182,8 @@ def test_view_is_created_after_the_tables_it_reads(run):
 
 def test_reference_data_is_loaded_after_its_table(run):
     for seed_name, table_name in (
-        ("tables-seed-products", "tables-products"),
-        ("tables-seed-customers", "tables-customers"),
+        ("reference-data-products", "tables-products"),
+        ("reference-data-customers", "tables-customers"),
     ):
         seed = run.named(seed_name)
         assert run.named(table_name).urn in seed.dependencies, f"{seed_name} must run after {table_name} exists"
@@ -219,16 +223,17 @@ def test_bucket_is_private_encrypted_versioned_and_tls_only(run):
 
 
 def test_provider_enables_exactly_the_preview_resources_used(run):
-    provider = outputs(run, "pulumi:providers:snowflake")
-    enabled = json.loads(provider["previewFeaturesEnabled"])
     used = {
         TABLE: "snowflake_table_resource",
         PIPE: "snowflake_pipe_resource",
         NOTIFICATION_INTEGRATION: "snowflake_notification_integration_resource",
     }
-    assert set(enabled) == set(PREVIEW_FEATURES) == {used[t] for t in used if run.of_type(t)}
-    for credential in ("password", "privateKey", "privateKeyPassphrase", "token"):
-        assert credential not in provider, f"provider credential {credential} must come from the environment"
+    for registration in run.of_type("pulumi:providers:snowflake"):
+        provider = reveal(registration.outputs)
+        enabled = json.loads(provider["previewFeaturesEnabled"])
+        assert set(enabled) == set(PREVIEW_FEATURES) == {used[t] for t in used if run.of_type(t)}
+        for credential in ("password", "privateKey", "privateKeyPassphrase", "token"):
+            assert credential not in provider, f"provider credential {credential} must come from the environment"
 
 
 def test_warehouse_costs_nothing_while_idle(run):

@@ -15,7 +15,7 @@ from local_stack.snowpipe import copy_plan, pipes, quick_check, record_checks
 from local_stack.snowpipe.copy_plan import CopyPlanError, TargetColumn
 from local_stack.snowpipe.record_checks import RecordError
 
-NAMESPACE = sql_source.Namespace("ECOMMERCE_POC", "ANALYTICS")
+NAMESPACE = sql_source.SchemaPath("ECOMMERCE_POC", "ANALYTICS")
 
 
 def _table_columns() -> list[TargetColumn]:

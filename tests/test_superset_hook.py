@@ -24,7 +24,7 @@ import pulumi
 import pytest
 import yaml
 
-from infra.dashboards import EmulatorEndpoint, SupersetDashboards, SupersetDashboardsArgs
+from infra.dashboards import SupersetDashboards, SupersetDashboardsArgs
 from infra.superset_import import (
     SupersetImportError,
     SupersetImportProvider,
@@ -417,7 +417,6 @@ def test_component_registers_the_import_with_secret_credentials() -> None:
                 snowflake_database="ECOMMERCE_POC",
                 snowflake_schema="ANALYTICS",
                 snowflake_private_key=PRIVATE_KEY,
-                emulator=EmulatorEndpoint("127.0.0.1", 4567),
             ),
         )
         return dashboards.content_hash.apply(lambda _: None)
@@ -431,5 +430,7 @@ def test_component_registers_the_import_with_secret_credentials() -> None:
         assert isinstance(value, dict) and value.get("value") in (PASSWORD, PRIVATE_KEY), (
             f"dynamic resource input {key} must be a secret, got {type(value)}"
         )
-    assert imported.inputs["connection"]["port"] == 4567
+    assert set(imported.inputs["connection"]) == {"account", "user", "role", "warehouse", "database", "schema"}, (
+        "the cloud program must not point the connection anywhere but the account"
+    )
     assert "metadata.yaml" in imported.inputs["asset_files"]

@@ -12,7 +12,8 @@ import pytest
 from infra.reference_data import SEED_FILES
 from local_stack import endpoints as local_endpoints
 from local_stack import processes, stack
-from local_stack.local_cloud import LocalCloud, LocalContext, LocalDeployError
+from local_stack.local_cloud import LocalCloud
+from local_stack.local_context import LocalContext, LocalDeployError
 from local_stack.processes import LocalStackError
 from local_stack.program_runner import run_program
 from tests.fake_cloud import FakeCloud
@@ -136,7 +137,7 @@ def test_down_stops_everything_and_frees_the_ports(tmp_path):
 def test_unknown_resource_type_fails_naming_it(tmp_path):
     cloud = LocalCloud(LocalContext("http://127.0.0.1:1", "us-east-1", 1, Path(tmp_path)))
     args = pulumi.runtime.MockResourceArgs(
-        typ="aws:lambda/alias:Alias", name="alerts", inputs={}, provider=None, resource_id=None, custom=True
+        typ="aws:ec2/instance:Instance", name="bastion", inputs={}, provider=None, resource_id=None, custom=True
     )
-    with pytest.raises(LocalDeployError, match=r"aws:lambda/alias:Alias 'alerts': the local deploy has no handler"):
+    with pytest.raises(LocalDeployError, match=r"aws:ec2/instance:Instance 'bastion': the local deploy has no handler"):
         cloud.new_resource(args)
