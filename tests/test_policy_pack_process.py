@@ -1,8 +1,10 @@
-"""policy/__main__.py started the way the Pulumi CLI starts a Python policy pack, asked over gRPC what it enforces.
+"""policy/ started the way the Pulumi CLI starts a Python policy pack, asked over gRPC what it enforces.
 
-The CLI runs the pack from its own directory with PULUMI_STACK and
-PULUMI_CONFIG in the environment (pulumi's analyzer_plugin.go, constructEnv);
-the pack prints the port of its Analyzer service on stdout.
+The CLI runs pulumi's `pulumi-analyzer-policy-python` shim in the pack's
+directory, which runs `<virtualenv>/bin/python -u -m pulumi.policy <engine> .`
+(sdk/python/dist/pulumi-analyzer-policy-python), with PULUMI_STACK and
+PULUMI_CONFIG in the environment (analyzer_plugin.go, constructEnv); the pack
+prints the port of its Analyzer service on stdout.
 
 Broken on purpose while writing: without the sys.path line in
 policy/__main__.py the pack died on `import policy` and this test failed.
@@ -26,7 +28,7 @@ from policy import checks
 def test_pack_serves_every_policy_at_its_level_for_the_stack():
     env = {**os.environ, "PULUMI_STACK": "prod-eu", "PULUMI_CONFIG": json.dumps({"ecommerce-analytics:x": "y"})}
     pack = subprocess.Popen(
-        [sys.executable, "__main__.py"],
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", "."],
         cwd=PROJECT_DIR / "policy",
         env=env,
         stdout=subprocess.PIPE,
