@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 import grpc
-from google.protobuf import empty_pb2
+from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from local_stack.program_runner import PROJECT_DIR
@@ -39,7 +39,21 @@ def test_pack_serves_every_policy_at_its_level_for_the_stack():
         port = pack.stdout.readline().strip()
         assert port.isdigit(), f"the pack printed {port!r} instead of its port; stderr: {pack.stderr.read()}"
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            info = analyzer_pb2_grpc.AnalyzerStub(channel).GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+            analyzer = analyzer_pb2_grpc.AnalyzerStub(channel)
+            info = analyzer.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+            # A warehouse that never suspends, as the engine hands it over before creating it.
+            properties = struct_pb2.Struct()
+            properties.update({"name": "BIG_WH", "warehouseSize": "XLARGE", "autoSuspend": 0, "autoResume": "true"})
+            analyzed = analyzer.Analyze(
+                analyzer_pb2.AnalyzeRequest(
+                    type=checks.WAREHOUSE,
+                    properties=properties,
+                    urn="urn:pulumi:prod-eu::ecommerce-analytics::snowflake:index/warehouse:Warehouse::big",
+                    name="big",
+                    options=analyzer_pb2.AnalyzerResourceOptions(protect=False),
+                ),
+                timeout=30,
+            )
     finally:
         pack.kill()
         pack.wait()
@@ -48,3 +62,7 @@ def test_pack_serves_every_policy_at_its_level_for_the_stack():
     assert levels["stateful-resources-protected"] == analyzer_pb2.EnforcementLevel.MANDATORY, "prod-eu is a prod stack"
     assert levels["warehouse-size-limit"] == analyzer_pb2.EnforcementLevel.ADVISORY
     assert info.name == "ecommerce-analytics-guard"
+    found = {d.policyName: d for d in analyzed.diagnostics}
+    assert set(found) == {"warehouse-auto-suspends", "warehouse-size-limit"}, [d.message for d in found.values()]
+    assert "autoSuspend is 0" in found["warehouse-auto-suspends"].message
+    assert found["warehouse-auto-suspends"].enforcementLevel == analyzer_pb2.EnforcementLevel.MANDATORY
