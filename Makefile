@@ -14,7 +14,7 @@ export MOTO_PORT ?= 0
 export SNOWFLAKE_PORT ?= 0
 export SUPERSET_PORT ?= 8088
 
-.PHONY: setup superset-setup browser demo local-up local-status local-destroy local-down test test-fast lint bench clean
+.PHONY: setup superset-setup browser demo local-up local-status local-destroy local-down smoke test test-fast lint bench clean
 
 setup: $(VENV_STAMP)
 
@@ -56,12 +56,16 @@ local-destroy: setup
 local-down:
 	@$(PY) -m local_stack.cli down
 
+# Prove a stack end to end: the local one, or a real one with STACK=<name> (after `pulumi up`).
+smoke: setup
+	$(PY) -m smoke $(if $(STACK),--stack "$(STACK)")
+
 test: setup superset-setup browser lint
 	$(PY) -m pytest
 
 # Unit and mock-runtime tests only (no emulators, Superset or browser): seconds.
 test-fast: setup
-	$(PY) -m pytest -m "not e2e"
+	$(PY) -m pytest -m "not e2e and not cloud"
 
 lint: setup
 	.venv/bin/ruff check .

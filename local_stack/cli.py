@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,7 +16,8 @@ from rich.table import Table
 
 from local_stack import endpoints as endpoints_module
 from local_stack import processes, stack
-from local_stack.processes import LocalStackError
+from local_stack import state as local_state
+from local_stack.errors import LocalStackError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True)
@@ -42,15 +43,15 @@ def up(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
     _print_endpoints(endpoints, state_dir)
 
 
-def _print_endpoints(endpoints: dict[str, Any], state_dir: Path) -> None:
-    console.print(f"[green]local stack running[/]; endpoints in {state_dir / 'endpoints.json'}")
-    console.print(f"  S3 (moto):         {endpoints['s3_endpoint_url']}  bucket {endpoints['bucket']}")
-    sf = endpoints["snowflake"]
-    console.print(f"  Snowflake (fake):  {sf['protocol']}://{sf['host']}:{sf['port']}  {sf['database']}.{sf['schema']}")
-    if endpoints.get("dashboard_url"):
+def _print_endpoints(endpoints: local_state.Endpoints, state_dir: Path) -> None:
+    console.print(f"[green]local stack running[/]; endpoints in {state_dir / local_state.ENDPOINTS_FILE}")
+    console.print(f"  S3 (moto):         {endpoints.s3_endpoint_url}  bucket {endpoints.bucket}")
+    sf = endpoints.snowflake
+    console.print(f"  Snowflake (fake):  {sf.protocol}://{sf.host}:{sf.port}  {sf.database}.{sf.schema}")
+    if endpoints.dashboard_url:
         console.print(
-            f"  Dashboard:         {endpoints['dashboard_url']}  "
-            f"(login {endpoints['superset_username']} / {endpoints['superset_password']}, local only)"
+            f"  Dashboard:         {endpoints.dashboard_url}  "
+            f"(login {endpoints.superset_username} / {endpoints.superset_password}, local only)"
         )
 
 
@@ -82,7 +83,7 @@ def status(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
     from local_stack import snowpipe
 
     try:
-        endpoints_module.read(state_dir)
+        local_state.read_endpoints(state_dir)
         report = snowpipe.status(state_dir)
     except LocalStackError as err:
         _fail(err)
@@ -119,7 +120,7 @@ def demo(
         console.print("stopped " + ", ".join(stopped))
 
 
-def _live_view(endpoints: dict[str, Any], state_dir: Path, producer: processes.TrackedProcess) -> None:
+def _live_view(endpoints: local_state.Endpoints, state_dir: Path, producer: processes.TrackedProcess) -> None:
     from infra.sql_source import dashboard_queries
     from local_stack.snowpipe import status
 
@@ -141,8 +142,8 @@ def _live_view(endpoints: dict[str, Any], state_dir: Path, producer: processes.T
                 rows = cursor.execute(sql).fetchall()
                 shown = ", ".join(f"{r[0]}: {float(r[-1]):,.0f}" for r in rows[:3]) or "-"
                 table.add_row(name.replace("_", " "), shown)
-            if endpoints.get("dashboard_url"):
-                table.add_row("dashboard", endpoints["dashboard_url"])
+            if endpoints.dashboard_url:
+                table.add_row("dashboard", endpoints.dashboard_url)
             live.update(table)
             time.sleep(2)
 

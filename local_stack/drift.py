@@ -18,13 +18,13 @@ in the README's "Known limits", never silently skipped.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from local_stack import endpoints as local_endpoints
+from local_stack import state as local_state
 from local_stack.deploy_state import DeployState, StateResource
 from local_stack.dynamic_resources import reveal
 from local_stack.snowflake_account import split_qualified
@@ -108,8 +108,8 @@ def table_differences(resource: StateResource, described: list[tuple[Any, ...]])
     return found
 
 
-def pipe_differences(resource: StateResource, pipe_record: dict[str, Any]) -> list[Difference]:
-    declared, reported = resource.inputs["copyStatement"], pipe_record["copy_statement"]
+def pipe_differences(resource: StateResource, pipe_record: local_state.Pipe) -> list[Difference]:
+    declared, reported = resource.inputs["copyStatement"], pipe_record.copy_statement
     if normalise_copy(declared) != normalise_copy(reported):
         return [Difference(resource.name, "copy_statement", declared, reported)]
     return []
@@ -129,8 +129,8 @@ def stage_differences(resource: StateResource, reported_url: str, format_fqn: st
 def stack_differences(state_dir: Path) -> tuple[list[Difference], list[str]]:
     """(differences, what could not be compared and why) for the deployed local stack in `state_dir`."""
     state = DeployState.load(state_dir)
-    found = local_endpoints.read(state_dir)
-    pipes = json.loads((state_dir / "pipes.json").read_text())["pipes"]
+    found = local_state.read_endpoints(state_dir)
+    pipes = local_state.read_pipes(state_dir)
     differences: list[Difference] = []
     gaps: list[str] = []
     connection = local_endpoints.connect_snowflake(found)
@@ -143,7 +143,7 @@ def stack_differences(state_dir: Path) -> tuple[list[Difference], list[str]]:
                 described = cursor.execute(f"DESCRIBE TABLE {'.'.join(path)}").fetchall()
                 differences += table_differences(resource, described)
             elif resource.type == PIPE:
-                record = next(p for p in pipes if (p["database"], p["schema"], p["name"]) == path)
+                record = next(p for p in pipes if (p.database, p.schema, p.name) == path)
                 differences += pipe_differences(resource, record)
             elif resource.type == STAGE:
                 shown = cursor.execute(f"SHOW STAGES IN SCHEMA {path[0]}.{path[1]}").fetchall()

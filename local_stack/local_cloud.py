@@ -28,6 +28,7 @@ from pulumi.runtime.mocks import MockMonitor, _sync_await
 from pulumi.runtime.proto import resource_pb2
 
 from local_stack import aws_handlers, dynamic_resources, snowflake_handlers
+from local_stack import state as local_state
 from local_stack.deploy_state import DeployState, StateResource
 from local_stack.local_context import Handler, LocalContext, LocalDeployError, Outputs
 from local_stack.program_runner import RecordingMonitor, Registration
@@ -180,7 +181,7 @@ def _state_of(registered: Registration) -> StateResource:
 def save_context(context: LocalContext) -> None:
     """The records the Snowpipe worker, `make local-status`, a second deploy and destroy read."""
     state = context.state_dir
-    (state / "pipes.json").write_text(json.dumps({"pipes": context.pipes}, indent=2))
+    local_state.write_pipes(state, context.pipes)
     (state / "snowflake_objects.json").write_text(json.dumps(context.recorded, indent=2, default=str))
     account = {kind: sorted(list(name) for name in names) for kind, names in context.account.objects.items()}
     (state / CONTEXT_FILE).write_text(json.dumps({"stages": context.stages, "account": account}, indent=1))
@@ -195,7 +196,7 @@ def restore_context(context: LocalContext) -> None:
         context.account = SnowflakeAccount(
             {kind: {tuple(n) for n in names} for kind, names in saved["account"].items()}
         )
-    if (state / "pipes.json").exists():
-        context.pipes = json.loads((state / "pipes.json").read_text())["pipes"]
+    if (state / local_state.PIPES_FILE).exists():
+        context.pipes = local_state.read_pipes(state)
     if (state / "snowflake_objects.json").exists():
         context.recorded = json.loads((state / "snowflake_objects.json").read_text())

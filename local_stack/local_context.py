@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import snowflake.connector
 
 from local_stack import endpoints
+from local_stack.state import Pipe
 
 if TYPE_CHECKING:
     from local_stack.deploy_state import StateResource
@@ -34,7 +35,7 @@ class LocalContext:
     snowflake_port: int
     state_dir: Path
     stages: dict[str, Outputs] = field(default_factory=dict)
-    pipes: list[Outputs] = field(default_factory=list)
+    pipes: list[Pipe] = field(default_factory=list)
     recorded: list[Outputs] = field(default_factory=list)
     account: SnowflakeAccount | None = None
     # The one place the local target adapts a cloud input: a dynamic
@@ -51,7 +52,7 @@ class LocalContext:
             self.account = SnowflakeAccount()
 
     def aws(self, service: str) -> Any:
-        return endpoints.aws_client({"s3_endpoint_url": self.s3_endpoint_url, "region": self.region}, service)
+        return endpoints.aws_client(self, service)
 
     def sql(self, statement: str) -> list[tuple]:
         """Runs one statement on the local Snowflake (one connection, one statement at a time)."""

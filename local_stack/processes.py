@@ -17,11 +17,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from local_stack.errors import LocalStackError
+
 PROCESSES_FILE = "processes.json"
-
-
-class LocalStackError(RuntimeError):
-    """The local stack cannot start or stop; the message says why and what to do."""
 
 
 @dataclass

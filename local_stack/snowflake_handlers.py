@@ -33,6 +33,7 @@ from local_stack.snowflake_account import (
     split_qualified,
     tables_named,
 )
+from local_stack.state import Pipe
 
 WAREHOUSE = "snowflake:index/warehouse:Warehouse"
 ACCOUNT_ROLE = "snowflake:index/accountRole:AccountRole"
@@ -352,23 +353,20 @@ def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     ctx.account.add("PIPE", *path)
     ctx.pipes.append(
-        {
-            "name": inputs["name"],
-            "database": inputs["database"],
-            "schema": inputs["schema"],
-            "copy_statement": copy,
-            "auto_ingest": bool(inputs.get("autoIngest")),
-            "queue_url": queue_url,
-            "queue_arn": queue_arn,
-            # Where the local Snowpipe reports each skipped file, as ERROR_INTEGRATION does.
-            "error_topic_arn": error_topic_arn,
-            "stage": {"name": ".".join(stage_path), "url": stage["url"]},
-            "file_format": {
-                "name": ".".join(split_qualified(format_ref.group(1))) if format_ref else None,
-                "type": "JSON",
-                "compression": "AUTO",
-            },
-        }
+        Pipe(
+            name=inputs["name"],
+            database=inputs["database"],
+            schema=inputs["schema"],
+            copy_statement=copy,
+            auto_ingest=bool(inputs.get("autoIngest")),
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            stage_name=".".join(stage_path),
+            stage_url=stage["url"],
+            file_format_name=".".join(split_qualified(format_ref.group(1))) if format_ref else None,
+            compression="AUTO",
+            error_topic_arn=error_topic_arn,
+        )
     )
     return ".".join(path), {**_with_fqn(inputs), "notificationChannel": queue_arn}
 
@@ -473,7 +471,7 @@ def drop_pipe(ctx: LocalContext, resource: StateResource) -> None:
     database_name, schema_name, name = _path(resource.inputs)
     # The pipe's queue goes with it (the notification pointing at it was deleted first).
     ctx.aws("sqs").delete_queue(QueueUrl=_queue_url(ctx, resource.outputs["notificationChannel"]))
-    ctx.pipes = [p for p in ctx.pipes if (p["database"], p["schema"], p["name"]) != (database_name, schema_name, name)]
+    ctx.pipes = [p for p in ctx.pipes if (p.database, p.schema, p.name) != (database_name, schema_name, name)]
     ctx.account.drop("PIPE", database_name, schema_name, name)
 
 

@@ -18,16 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from local_stack import processes
-from local_stack.processes import LocalStackError
+from local_stack import state as local_state
+from local_stack.errors import LocalStackError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
 LOCAL_STACK = "local"
 # Files of one stack's life; caches (the Superset venv and home) survive.
 _RUN_FILES = (
-    "endpoints.json",
-    "pipes.json",
+    local_state.ENDPOINTS_FILE,
+    local_state.PIPES_FILE,
     "snowflake_objects.json",
     "deploy.json",
     "deploy-config.json",
@@ -79,7 +82,7 @@ def _tcp_open(port: int) -> bool:
     return not processes.port_is_free(port)
 
 
-def up(settings: LocalStackSettings, progress: Progress = print, start_worker: bool = True) -> dict[str, Any]:
+def up(settings: LocalStackSettings, progress: Progress = print, start_worker: bool = True) -> local_state.Endpoints:
     """Starts everything and returns the endpoints; on any failure stops what it started."""
     state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
@@ -102,7 +105,7 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         s3_endpoint, snowflake_port = start_emulators(settings, progress)
 
         overrides: dict[str, str] = {}
-        superset_endpoint: dict[str, Any] = {}
+        superset_endpoint: dict[str, str] = {}
         if superset_port is not None:
             superset_endpoint = _start_superset(state, superset_port, progress)
             # The same key-pair login a cloud stack uses, with a throwaway key
@@ -124,23 +127,23 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         for advisory in run.policy_advisories:
             progress(f"policy warning {advisory}")
 
-        endpoints = {
-            "s3_endpoint_url": s3_endpoint,
-            "region": run.exports["aws_region"],
-            "bucket": run.exports["bucket"],
-            "events_prefix": run.exports["events_prefix"],
-            "snowflake": {
-                "host": "127.0.0.1",
-                "port": snowflake_port,
-                "protocol": "http",
-                "database": run.exports["database"],
-                "schema": run.exports["schema"],
-            },
+        exports = run.exports
+        endpoints = local_state.Endpoints(
+            s3_endpoint_url=s3_endpoint,
+            region=exports["aws_region"],
+            bucket=exports["bucket"],
+            events_prefix=exports["events_prefix"],
+            snowflake=local_state.SnowflakeEndpoint(
+                host="127.0.0.1",
+                port=snowflake_port,
+                protocol="http",
+                database=exports["database"],
+                schema=exports["schema"],
+            ),
             **superset_endpoint,
-            **({"dashboard_url": run.exports["dashboard_url"]} if "dashboard_url" in run.exports else {}),
-        }
-        (state / "endpoints.json").write_text(json.dumps(endpoints, indent=2))
-        os.chmod(state / "endpoints.json", 0o600)
+            dashboard_url=exports.get("dashboard_url"),
+        )
+        local_state.write_endpoints(state, endpoints)
 
         if start_worker:
             progress("starting the local Snowpipe worker")
@@ -165,16 +168,15 @@ def start_emulators(settings: LocalStackSettings, progress: Progress = print) ->
     moto = processes.start(
         state, "moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
     )
-    fakesnow = processes.start(
-        state, "fakesnow", [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port)], snowflake_port
-    )
+    server = [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port), "--state-dir", str(state)]
+    fakesnow = processes.start(state, "fakesnow", server, snowflake_port)
     s3_endpoint = f"http://127.0.0.1:{moto_port}"
     processes.wait_ready(moto, lambda: _http_ok(f"{s3_endpoint}/moto-api/"), timeout=30)
     processes.wait_ready(fakesnow, lambda: _tcp_open(snowflake_port), timeout=30)
     return s3_endpoint, snowflake_port
 
 
-def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, Any]:
+def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, str]:
     from local_stack import superset_server
 
     progress(f"starting Superset on 127.0.0.1:{port} (first run installs and bootstraps it: a few minutes)")
@@ -226,7 +228,7 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     from local_stack.dynamic_resources import reveal
     from local_stack.local_cloud import DeployMonitor, LocalCloud, restore_context, save_context
     from local_stack.local_context import LocalContext
-    from local_stack.program_runner import run_program, stack_config
+    from local_stack.program_runner import run_program
 
     config_file = state / "deploy-config.json"
     if overrides is None:
@@ -247,7 +249,7 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
 
     context = LocalContext(
         s3_endpoint_url=s3_endpoint,
-        region=stack_config(LOCAL_STACK)["aws:region"],
+        region=stack_region(),
         snowflake_port=snowflake_port,
         state_dir=state,
         adapt_dynamic=point_superset_at_fakesnow,
@@ -293,18 +295,17 @@ def check_policies(overrides: dict[str, str], secret_keys: tuple[str, ...]) -> l
 
 def destroy(state_dir: Path = DEFAULT_STATE_DIR, progress: Progress = print) -> list[str]:
     """`pulumi destroy` of the running local stack; the emulators keep running (`down` stops them)."""
-    from local_stack import endpoints as local_endpoints
     from local_stack.destroy import destroy as destroy_resources
     from local_stack.local_context import LocalContext
 
-    found = local_endpoints.read(state_dir)
+    found = local_state.read_endpoints(state_dir)
     # Snowflake's service stops with the pipe it serves.
     if processes.stop(state_dir, "snowpipe"):
         progress("stopped the local Snowpipe worker (its pipe is being dropped)")
     context = LocalContext(
-        s3_endpoint_url=found["s3_endpoint_url"],
-        region=found["region"],
-        snowflake_port=int(found["snowflake"]["port"]),
+        s3_endpoint_url=found.s3_endpoint_url,
+        region=found.region,
+        snowflake_port=found.snowflake.port,
         state_dir=state_dir,
     )
     try:
@@ -313,8 +314,16 @@ def destroy(state_dir: Path = DEFAULT_STATE_DIR, progress: Progress = print) -> 
         context.close()
 
 
+def stack_region(stack_name: str = LOCAL_STACK) -> str:
+    """aws:region of Pulumi.<stack>.yaml: the region the emulators play."""
+    path = PROJECT_DIR / f"Pulumi.{stack_name}.yaml"
+    region = (yaml.safe_load(path.read_text(encoding="utf-8")).get("config") or {}).get("aws:region")
+    if not region:
+        raise LocalStackError(f"{path} sets no aws:region: add `aws:region: <region>` under config")
+    return region
+
+
 def down(state_dir: Path = DEFAULT_STATE_DIR) -> list[str]:
     stopped = processes.stop_all(state_dir)
-    for name in ("endpoints.json",):
-        (state_dir / name).unlink(missing_ok=True)
+    (state_dir / local_state.ENDPOINTS_FILE).unlink(missing_ok=True)
     return stopped

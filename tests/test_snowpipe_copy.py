@@ -293,5 +293,8 @@ def test_truncated_gzip_is_a_file_error() -> None:
 
 
 def test_stage_prefix_gets_a_trailing_slash() -> None:
-    pipe = pipes.PipeSpec("P", "D", "S", "COPY", "q", "s3://bucket/events", "AUTO")
+    pipe = pipes.PipeSpec(
+        name="P", database="D", schema="S", copy_statement="COPY", auto_ingest=True, queue_url="q",
+        queue_arn="arn", stage_name="D.S.STAGE", stage_url="s3://bucket/events",
+    )  # fmt: skip
     assert (pipe.bucket, pipe.prefix) == ("bucket", "events/"), "events2/x must not count as under events"

@@ -15,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote_plus
 
 import duckdb
@@ -33,6 +32,7 @@ from local_stack.snowpipe.load_history import (
 from local_stack.snowpipe.pipes import PipeSpec, read_pipes
 from local_stack.snowpipe.quick_check import quick_verdict
 from local_stack.snowpipe.record_checks import CastError, FileVerdict, RecordError, decode_file, validate_records
+from local_stack.state import Endpoints, read_endpoints
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class PreparedFile:
 class PipeWorker:
     """Drains one pipe's queue into its target table."""
 
-    def __init__(self, pipe: PipeSpec, endpoints: dict[str, Any], spool_dir: Path, wait_seconds: int, visibility: int):
+    def __init__(self, pipe: PipeSpec, endpoints: Endpoints, spool_dir: Path, wait_seconds: int, visibility: int):
         self.pipe = pipe
         self.spool_dir = spool_dir
         self.wait_seconds = wait_seconds
@@ -285,11 +285,14 @@ def _is_data_error(err: Exception) -> bool:
 def _single_worker(state_dir: Path) -> Iterator[None]:
     # The in-memory history assumes it is the only writer for these pipes.
     lock_path = state_dir / "snowpipe.lock"
-    with open(lock_path, "w") as lock:
+    # Opened without truncating: a refused second worker must not erase the PID
+    # of the one holding the lock (SYSTEM$PIPE_STATUS reads it, local_stack/pipe_status.py).
+    with open(lock_path, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise SystemExit(f"another local Snowpipe worker already holds {lock_path}") from None
+        lock.truncate(0)
         lock.write(str(os.getpid()))
         lock.flush()
         yield
@@ -310,7 +313,7 @@ def run(
     """
     state_dir = Path(state_dir).resolve()
     stop = stop or threading.Event()
-    endpoints = local_endpoints.read(state_dir)
+    endpoints = read_endpoints(state_dir)
     pipes = read_pipes(state_dir)
     spool_dir = state_dir / "snowpipe" / "spool"
     spool_dir.mkdir(parents=True, exist_ok=True)

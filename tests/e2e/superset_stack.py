@@ -31,6 +31,7 @@ from infra.superset_import import SupersetImportProvider
 from local_stack import endpoints as local_endpoints
 from local_stack import processes, producer, superset_server
 from local_stack import stack as lifecycle
+from local_stack.state import Endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "ECOMMERCE_POC"
@@ -41,7 +42,7 @@ SEED = 20261127
 
 @dataclass
 class SupersetStack:
-    endpoints: dict[str, Any]
+    endpoints: Endpoints
     superset_url: str
     username: str
     password: str
@@ -49,7 +50,7 @@ class SupersetStack:
 
     @property
     def snowflake_port(self) -> int:
-        return self.endpoints["snowflake"]["port"]
+        return self.endpoints.snowflake.port
 
     def connect(self) -> Any:
         """A Snowflake connector session on the fakesnow server, in ECOMMERCE_POC.ANALYTICS."""
@@ -141,10 +142,10 @@ def _build(tmp_dir: Path) -> _Built:
         assert any(r["type"] == "pulumi-python:dynamic/superset:AssetsImport" for r in deployed["resources"]), (
             "the local deploy must run the program's own Superset import"
         )
-        snowflake_port = endpoints["snowflake"]["port"]
+        snowflake_port = endpoints.snowflake.port
         _load_seed_events(endpoints)
         creds = superset_server.credentials()
-        url = endpoints["superset_url"]
+        url = endpoints.superset_url
         outputs = SupersetImportProvider(retries=3, backoff=0.2).create(import_props(url, creds, snowflake_port)).outs
         assert outputs["dashboard_url"] == deployed["exports"]["dashboard_url"]
     except BaseException:
@@ -153,11 +154,11 @@ def _build(tmp_dir: Path) -> _Built:
     return _Built(SupersetStack(endpoints, url, creds.username, creds.password, outputs), tmp_dir)
 
 
-def _load_seed_events(endpoints: dict[str, Any]) -> None:
+def _load_seed_events(endpoints: Endpoints) -> None:
     """Through the pipeline itself: one NDJSON.gz file into the bucket, then wait for the worker."""
     events = seed_events(_csv_rows("products.csv"), _csv_rows("customers.csv"))
     s3 = local_endpoints.aws_client(endpoints, "s3")
-    s3.put_object(Bucket=endpoints["bucket"], Key=f"{endpoints['events_prefix']}seed/events.ndjson.gz",
+    s3.put_object(Bucket=endpoints.bucket, Key=f"{endpoints.events_prefix}seed/events.ndjson.gz",
                   Body=producer.ndjson_gz(events))  # fmt: skip
     deadline = time.monotonic() + 60
     with local_endpoints.connect_snowflake(endpoints) as connection:

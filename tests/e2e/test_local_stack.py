@@ -12,6 +12,7 @@ import pytest
 from infra.reference_data import SEED_FILES
 from local_stack import endpoints as local_endpoints
 from local_stack import processes, stack
+from local_stack import state as local_state
 from local_stack.local_cloud import LocalCloud
 from local_stack.local_context import LocalContext, LocalDeployError
 from local_stack.processes import LocalStackError
@@ -49,27 +50,36 @@ def test_local_deploy_creates_every_resource_the_program_declares(running):
 
 
 def test_endpoints_file_has_the_documented_keys(running):
+    """The README documents this layout; other tools read it. Literals from Pulumi.local.yaml and the README."""
     state, endpoints = running
     on_disk = json.loads((state / "endpoints.json").read_text())
-    assert on_disk == endpoints
-    assert {"s3_endpoint_url", "region", "bucket", "events_prefix", "snowflake"} <= set(on_disk)
+    assert set(on_disk) == {
+        "s3_endpoint_url", "region", "bucket", "events_prefix", "snowflake",
+        "superset_url", "superset_username", "superset_password", "dashboard_url",
+    }  # fmt: skip
     assert set(on_disk["snowflake"]) == {"host", "port", "protocol", "database", "schema"}
+    assert (on_disk["region"], on_disk["bucket"], on_disk["events_prefix"]) == (
+        "us-east-1", "ecommerce-raw-events-local", "events/",
+    )  # fmt: skip
+    assert on_disk["snowflake"]["port"] == endpoints.snowflake.port
+    assert on_disk["superset_url"] is None, "started with superset=False"
+    assert local_state.read_endpoints(state) == endpoints
 
 
 def test_bucket_settings_and_notification_are_real_in_moto(running):
     _, endpoints = running
     s3 = _aws(endpoints, "s3")
-    bucket = endpoints["bucket"]
+    bucket = endpoints.bucket
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()), f"public access block not fully on: {block}"
     (queue,) = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
-    pipes = json.loads((running[0] / "pipes.json").read_text())["pipes"]
-    assert queue["QueueArn"] == pipes[0]["queue_arn"], "the program's notification must route to the pipe's queue"
+    (pipe,) = local_state.read_pipes(running[0])
+    assert queue["QueueArn"] == pipe.queue_arn, "the program's notification must route to the pipe's queue"
     rules = queue["Filter"]["Key"]["FilterRules"]
-    assert {"Name": "Prefix", "Value": endpoints["events_prefix"]} in rules or {
+    assert {"Name": "Prefix", "Value": endpoints.events_prefix} in rules or {
         "Name": "prefix",
-        "Value": endpoints["events_prefix"],
+        "Value": endpoints.events_prefix,
     } in rules
 
 
@@ -130,7 +140,7 @@ def test_down_stops_everything_and_frees_the_ports(tmp_path):
     tracked = processes.read_tracked(tmp_path)
     stack.down(tmp_path)
     assert not any(processes.alive(p.pid) for p in tracked), "local-down left processes running"
-    for port in (int(endpoints["s3_endpoint_url"].rsplit(":", 1)[1]), endpoints["snowflake"]["port"]):
+    for port in (int(endpoints.s3_endpoint_url.rsplit(":", 1)[1]), endpoints.snowflake.port):
         assert processes.port_is_free(port), f"port {port} still in use after local-down"
 
 

@@ -21,6 +21,7 @@ from pulumi.runtime import settings as pulumi_settings
 import infra.snowflake_provider
 from local_stack import drift, local_cloud, stack
 from local_stack import endpoints as local_endpoints
+from local_stack import state as local_state
 from local_stack.deploy_state import DeployState
 from local_stack.destroy import LocalDestroyError
 from local_stack.local_context import LocalDeployError
@@ -38,22 +39,22 @@ class Emulators:
     def deploy(self, overrides: dict[str, str] | None = None) -> stack.DeployResult:
         return stack.deploy(self.state_dir, self.s3_endpoint, self.snowflake_port, overrides)
 
-    def write_endpoints(self, result: stack.DeployResult) -> dict:
+    def write_endpoints(self, result: stack.DeployResult) -> local_state.Endpoints:
         """What `make local-up` writes, for destroy and the clients."""
-        found = {
-            "s3_endpoint_url": self.s3_endpoint,
-            "region": result.exports["aws_region"],
-            "bucket": result.exports["bucket"],
-            "events_prefix": result.exports["events_prefix"],
-            "snowflake": {
-                "host": "127.0.0.1",
-                "port": self.snowflake_port,
-                "protocol": "http",
-                "database": result.exports["database"],
-                "schema": result.exports["schema"],
-            },
-        }
-        (self.state_dir / "endpoints.json").write_text(json.dumps(found))
+        found = local_state.Endpoints(
+            s3_endpoint_url=self.s3_endpoint,
+            region=result.exports["aws_region"],
+            bucket=result.exports["bucket"],
+            events_prefix=result.exports["events_prefix"],
+            snowflake=local_state.SnowflakeEndpoint(
+                host="127.0.0.1",
+                port=self.snowflake_port,
+                protocol="http",
+                database=result.exports["database"],
+                schema=result.exports["schema"],
+            ),
+        )
+        local_state.write_endpoints(self.state_dir, found)
         return found
 
 
@@ -169,11 +170,10 @@ def test_an_up_after_a_failed_up_creates_only_what_is_missing(emulators, monkeyp
     created = {urn.rsplit("::", 1)[-1] for urn in again.created}
     assert "ingestion-pipe" in created and "ingestion-notification" in created
     assert not created & {urn.rsplit("::", 1)[-1] for urn in made_before}, "nothing is created twice"
-    pipes = json.loads((emulators.state_dir / "pipes.json").read_text())["pipes"]
-    assert [p["name"] for p in pipes] == ["ECOMMERCE_EVENTS_PIPE"]
+    assert [p.name for p in local_state.read_pipes(emulators.state_dir)] == ["ECOMMERCE_EVENTS_PIPE"]
 
 
-def _load_one_file(emulators: Emulators, found: dict) -> int:
+def _load_one_file(emulators: Emulators, found: local_state.Endpoints) -> int:
     s3 = local_endpoints.aws_client(found, "s3")
     lines = [
         json.dumps(
@@ -189,8 +189,8 @@ def _load_one_file(emulators: Emulators, found: dict) -> int:
         for i in range(5)
     ]
     s3.put_object(
-        Bucket=found["bucket"],
-        Key=f"{found['events_prefix']}a.ndjson.gz",
+        Bucket=found.bucket,
+        Key=f"{found.events_prefix}a.ndjson.gz",
         Body=gzip.compress("\n".join(lines).encode()),
     )
     worker = start_worker(emulators.state_dir)
@@ -231,5 +231,5 @@ def test_destroy_keeps_a_non_empty_bucket_when_force_destroy_is_false(emulators)
     left = [r for r in DeployState.load(emulators.state_dir).resources.values() if r.custom]
     assert [r.type for r in left] == ["aws:s3/bucket:Bucket"], [f"{r.type} {r.name}" for r in left]
     s3 = local_endpoints.aws_client(found, "s3")
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=found["bucket"])["Contents"]]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=found.bucket)["Contents"]]
     assert keys == ["events/a.ndjson.gz"], "the raw event file survives"

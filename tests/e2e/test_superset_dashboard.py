@@ -170,8 +170,8 @@ def test_dashboard_moves_as_events_stream_in(superset_stack: SupersetStack) -> N
     ]  # fmt: skip
     endpoints = superset_stack.endpoints
     local_endpoints.aws_client(endpoints, "s3").put_object(
-        Bucket=endpoints["bucket"],
-        Key=f"{endpoints['events_prefix']}moving/purchases.ndjson",
+        Bucket=endpoints.bucket,
+        Key=f"{endpoints.events_prefix}moving/purchases.ndjson",
         Body=producer.ndjson(purchases),
     )
     expected = before + 3 * 2 * float(price)
