@@ -5,6 +5,10 @@
         Snowflake access (integration ⇄ IAM role)              ▼
                                                    ENRICHED_EVENTS view ──► dashboard access ──► dashboards
 
+Around it: every file the pipe skips is published to an SNS topic (error
+notifications), and a resource monitor caps the warehouse's monthly credits.
+The rules the graph must keep are policy/ (CrossGuard), checked on preview.
+
 Each statement below builds one box of that drawing from the previous boxes.
 """
 
@@ -12,9 +16,11 @@ import pulumi
 
 from infra.analytics_database import AnalyticsDatabase, AnalyticsDatabaseArgs
 from infra.config import load_config
+from infra.cost_guard import CostGuard, CostGuardArgs
 from infra.dashboard_access import DashboardAccess, DashboardAccessArgs
 from infra.dashboards import SupersetDashboards, SupersetDashboardsArgs
 from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
+from infra.error_notifications import ErrorNotifications, ErrorNotificationsArgs
 from infra.event_tables import EventTables, EventTablesArgs
 from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
 from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
@@ -24,12 +30,15 @@ from infra.snowflake_provider import admin_provider, warehouse_session_provider
 
 config = load_config()  # stops here, before any resource, if the stack config is bad
 admin = pulumi.ResourceOptions(providers=[admin_provider(role=config.snowflake_admin_role)])
+# Raw data and tables cannot be recreated: production stacks protect them.
+stateful = pulumi.ResourceOptions(protect=config.protect_stateful)
 
 landing = RawEventsBucket(
     "raw-events",
     RawEventsBucketArgs(
         bucket_name=config.bucket_name, events_prefix=config.events_prefix, force_destroy=config.force_destroy
     ),
+    opts=stateful,
 )
 access = SnowflakeS3Access(
     "snowflake-access",
@@ -43,20 +52,40 @@ access = SnowflakeS3Access(
     ),
     opts=admin,
 )
+cost_guard = CostGuard(
+    "cost-guard",
+    CostGuardArgs(monitor_name=config.resource_monitor, monthly_credit_quota=config.monthly_credit_quota),
+    opts=admin,
+)
 database = AnalyticsDatabase(
     "analytics",
-    AnalyticsDatabaseArgs(path=config.schema_path, warehouse=config.warehouse, warehouse_size=config.warehouse_size),
+    AnalyticsDatabaseArgs(
+        path=config.schema_path,
+        warehouse=config.warehouse,
+        warehouse_size=config.warehouse_size,
+        resource_monitor=cost_guard.monitor_name,
+    ),
     opts=admin,
 )
 # Statements that need a warehouse run in sessions of the POC warehouse (see infra/snowflake_provider.py).
 on_warehouse = pulumi.ResourceOptions(
     providers=[warehouse_session_provider(role=config.snowflake_admin_role, warehouse=database.warehouse)]
 )
-tables = EventTables("tables", EventTablesArgs(database=database), opts=admin)
+tables = EventTables("tables", EventTablesArgs(database=database), opts=pulumi.ResourceOptions.merge(admin, stateful))
 ReferenceData("reference-data", ReferenceDataArgs(tables=tables, path=config.schema_path), opts=on_warehouse)
+errors = ErrorNotifications(
+    "pipe-errors",
+    ErrorNotificationsArgs(
+        integration_name=config.error_integration,
+        role_name=config.error_role_name,
+        propagation_seconds=config.iam_propagation_seconds,
+        email=config.error_notification_email,
+    ),
+    opts=admin,
+)
 ingestion = EventsIngestion(
     "ingestion",
-    EventsIngestionArgs(bucket=landing, access=access, database=database, tables=tables),
+    EventsIngestionArgs(bucket=landing, access=access, database=database, tables=tables, errors=errors),
     opts=admin,
 )
 enriched = EnrichedEvents("enriched-events", EnrichedEventsArgs(database=database, tables=tables), opts=on_warehouse)
@@ -108,6 +137,9 @@ pulumi.export("storage_integration", access.integration_name)
 pulumi.export("stage", ingestion.stage)
 pulumi.export("pipe", ingestion.pipe)
 pulumi.export("notification_channel", ingestion.notification_channel)
+pulumi.export("error_topic_arn", errors.topic_arn)
+pulumi.export("error_integration", errors.integration_name)
+pulumi.export("resource_monitor", cost_guard.monitor_name)
 pulumi.export("database", database.database)
 pulumi.export("schema", database.schema)
 pulumi.export("warehouse", database.warehouse)

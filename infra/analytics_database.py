@@ -18,6 +18,8 @@ class AnalyticsDatabaseArgs:
     """Warehouse name."""
     warehouse_size: str
     """Warehouse size, e.g. XSMALL."""
+    resource_monitor: pulumi.Input[str] | None = None
+    """Resource monitor that caps the warehouse's credits (infra/cost_guard.py)."""
 
 
 class AnalyticsDatabase(pulumi.ComponentResource):
@@ -41,6 +43,7 @@ class AnalyticsDatabase(pulumi.ComponentResource):
             auto_suspend=60,
             auto_resume="true",
             initially_suspended=True,
+            resource_monitor=args.resource_monitor,
             comment="Ecommerce POC: dashboards and reference data loads",
             opts=child,
         )

@@ -41,6 +41,8 @@ _SNOWFLAKE_IDENTIFIER = re.compile(r"^[A-Z][A-Z0-9_]{0,200}$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX_CHARS = re.compile(r"^[A-Za-z0-9!_.*'()/=-]+$")
 _IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# What SNS accepts as an email endpoint, roughly: one @, a dotted domain, no spaces.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ConfigError(pulumi.RunError):
@@ -73,6 +75,13 @@ class PocConfig:
     iam_propagation_seconds: int
     dashboard_user_public_key: str | None
     superset: SupersetConfig | None
+    error_notification_email: str | None  # None: no email subscription
+    monthly_credit_quota: int
+
+    @property
+    def protect_stateful(self) -> bool:
+        """Production stacks keep the bucket and tables from `pulumi destroy`."""
+        return self.stack.startswith("prod")
 
     @property
     def database(self) -> str:
@@ -85,6 +94,18 @@ class PocConfig:
     @property
     def storage_integration(self) -> str:
         return f"{self.snowflake_name_prefix}_EVENTS_S3"
+
+    @property
+    def error_integration(self) -> str:
+        return f"{self.snowflake_name_prefix}_PIPE_ERRORS"
+
+    @property
+    def error_role_name(self) -> str:
+        return f"{self.iam_role_name[:60]}-sns"
+
+    @property
+    def resource_monitor(self) -> str:
+        return f"{self.snowflake_name_prefix}_WH_MONITOR"
 
     @property
     def dashboard_role(self) -> str:
@@ -244,6 +265,13 @@ def load_config() -> PocConfig:
         if problem:
             read.fail(f"{ns}:dashboardUserPublicKey", problem)
 
+    email = read.project.get("errorNotificationEmail") or None
+    if email and not _EMAIL.match(email):
+        read.fail(
+            f"{ns}:errorNotificationEmail",
+            f"'{email}' is not an email address such as data-team@example.com; or unset it for no subscription",
+        )
+
     superset = _superset_config(read)
     if superset and not public_key:
         read.fail(
@@ -265,6 +293,8 @@ def load_config() -> PocConfig:
         iam_propagation_seconds=read.integer("iamPropagationSeconds", 0, 600),
         dashboard_user_public_key=public_key or None,
         superset=superset,
+        error_notification_email=email,
+        monthly_credit_quota=read.integer("monthlyCreditQuota", 1, 1_000_000),
     )
     if read.problems:
         raise ConfigError(

@@ -10,6 +10,7 @@ import pulumi_snowflake as snowflake
 
 from infra import sql_source
 from infra.analytics_database import AnalyticsDatabase
+from infra.error_notifications import ErrorNotifications
 from infra.event_tables import EventTables
 from infra.raw_events_bucket import RawEventsBucket
 from infra.snowflake_access import SnowflakeS3Access
@@ -28,6 +29,8 @@ class EventsIngestionArgs:
     """Database and schema of the stage, file format and pipe."""
     tables: EventTables
     """The tables; the pipe loads the one its COPY in sql/snowflake_pipe.sql names."""
+    errors: ErrorNotifications
+    """Where the pipe reports every file it skips (its ERROR_INTEGRATION)."""
 
 
 class EventsIngestion(pulumi.ComponentResource):
@@ -80,10 +83,12 @@ class EventsIngestion(pulumi.ComponentResource):
             name=sql_source.pipe_name(),
             copy_statement=self.copy_statement,
             auto_ingest=True,
+            error_integration=args.errors.integration_name,
             comment="Declared in sql/snowflake_pipe.sql",
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[stage, file_format, target_table],
+                # The errors component includes the wait for IAM to know its role.
+                depends_on=[stage, file_format, target_table, args.errors],
                 # A re-created stage or integration leaves the old pipe
                 # STOPPED_STAGE_DROPPED: re-create the pipe with them.
                 replace_with=[stage, args.access.integration],

@@ -32,8 +32,14 @@ import pulumi_snowflake as snowflake
 
 # Exactly the preview resources this program declares: the provider refuses
 # preview resources it was not told about, and this list cannot come from the
-# environment.
-PREVIEW_FEATURES = ("snowflake_table_resource", "snowflake_pipe_resource")
+# environment. Preview status read from pulumi-snowflake 2.22.0's Provider
+# docstring (preview_features_enabled) and each resource's "Preview Feature"
+# caution: NotificationIntegration is preview; ResourceMonitor is stable.
+PREVIEW_FEATURES = (
+    "snowflake_table_resource",
+    "snowflake_pipe_resource",
+    "snowflake_notification_integration_resource",
+)
 
 
 def admin_provider(role: str) -> snowflake.Provider:

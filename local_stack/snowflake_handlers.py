@@ -9,7 +9,10 @@ roles, grants, users, integrations) is catalogued and recorded in
 user created in moto; creating the stage checks, as Snowflake does when it
 first assumes the role, that the role trusts that user with the external id
 and may read the stage's prefix. The pipe becomes an SQS queue in moto whose
-ARN is its notification_channel, registered for the local Snowpipe worker.
+ARN is its notification_channel, registered for the local Snowpipe worker
+with the SNS topic of its error integration. A notification integration also
+answers with an IAM user created in moto; a warehouse must name an existing
+resource monitor.
 
 DELETERS undo each type for `destroy`, in the session of a fresh login.
 """
@@ -38,6 +41,8 @@ SERVICE_USER = "snowflake:index/serviceUser:ServiceUser"
 GRANT_PRIVILEGES = "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole"
 GRANT_ROLE = "snowflake:index/grantAccountRole:GrantAccountRole"
 STORAGE_INTEGRATION = "snowflake:index/storageIntegrationAws:StorageIntegrationAws"
+NOTIFICATION_INTEGRATION = "snowflake:index/notificationIntegration:NotificationIntegration"
+RESOURCE_MONITOR = "snowflake:index/resourceMonitor:ResourceMonitor"
 
 
 def _path(inputs: Outputs) -> tuple[str, str, str]:
@@ -68,7 +73,16 @@ def _in_schema(ctx: LocalContext, inputs: Outputs, what: str) -> tuple[str, str,
 # ---------------------------------------------------------------- account objects
 
 
+def resource_monitor(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    ctx.account.add("RESOURCE MONITOR", inputs["name"])
+    ctx.record(RESOURCE_MONITOR, name, reveal(inputs))
+    return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
+
+
 def warehouse(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    if inputs.get("resourceMonitor"):
+        # CREATE WAREHOUSE ... RESOURCE_MONITOR = <name> fails for a monitor that does not exist.
+        ctx.account.require("RESOURCE MONITOR", inputs["resourceMonitor"], needed_by=f"warehouse {inputs['name']}")
     ctx.account.add("WAREHOUSE", inputs["name"])
     ctx.record(WAREHOUSE, name, reveal(inputs))
     return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
@@ -131,6 +145,44 @@ def storage_integration(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple
     ctx.account.add("INTEGRATION", inputs["name"])
     ctx.record(STORAGE_INTEGRATION, inputs["name"], described)
     return inputs["name"], {**inputs, "describeOutputs": [described]}
+
+
+def notification_integration(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    """Like Snowflake (DESC NOTIFICATION INTEGRATION): its own IAM user and an external id it generates."""
+    what = f"notification integration {inputs['name']}"
+    if inputs.get("notificationProvider") != "AWS_SNS":
+        raise LocalDeployError(
+            f"{what}: the local stack emulates AWS_SNS only, not {inputs.get('notificationProvider')}"
+        )
+    sns = ctx.aws("sns")
+    try:
+        sns.get_topic_attributes(TopicArn=inputs["awsSnsTopicArn"])
+    except sns.exceptions.NotFoundException as err:
+        raise LocalDeployError(f"{what}: SNS topic {inputs['awsSnsTopicArn']} does not exist") from err
+    user = ctx.aws("iam").create_user(UserName=_integration_user(inputs["name"]))["User"]
+    described = {
+        "iamUserArn": user["Arn"],
+        "externalId": f"LOCAL_SFCRole={secrets.token_hex(8)}",
+        "roleArn": inputs["awsSnsRoleArn"],
+        "topicArn": inputs["awsSnsTopicArn"],
+        "enabled": inputs.get("enabled", True),
+    }
+    ctx.account.add("INTEGRATION", inputs["name"])
+    ctx.record(NOTIFICATION_INTEGRATION, inputs["name"], described)
+    return inputs["name"], {
+        **inputs,
+        "awsSnsIamUserArn": described["iamUserArn"],
+        "awsSnsExternalId": described["externalId"],
+        "fullyQualifiedName": _sql_name(inputs["name"]),
+    }
+
+
+def _error_topic_arn(ctx: LocalContext, integration: str, what: str) -> str:
+    ctx.account.require("INTEGRATION", integration, needed_by=what)
+    for entry in ctx.recorded:
+        if entry["type"] == NOTIFICATION_INTEGRATION and entry["name"] == integration:
+            return entry["inputs"]["topicArn"]
+    raise LocalDeployError(f"{what}: integration {integration} is not a notification integration")
 
 
 def _integration_user(name: str) -> str:
@@ -293,6 +345,9 @@ def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     if format_ref:
         ctx.account.require_qualified("FILE FORMAT", format_ref.group(1), needed_by=what)
     stage = ctx.stages[".".join(stage_path)]
+    error_topic_arn = (
+        _error_topic_arn(ctx, inputs["errorIntegration"], what) if inputs.get("errorIntegration") else None
+    )
     sqs = ctx.aws("sqs")
     queue_url = sqs.create_queue(QueueName=f"sf-snowpipe-{inputs['name'].lower()}-{secrets.token_hex(3)}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -310,6 +365,7 @@ def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
             stage_url=stage["url"],
             file_format_name=".".join(split_qualified(format_ref.group(1))) if format_ref else None,
             compression="AUTO",
+            error_topic_arn=error_topic_arn,
         )
     )
     return ".".join(path), {**_with_fqn(inputs), "notificationChannel": queue_arn}
@@ -322,6 +378,8 @@ HANDLERS: dict[str, Handler] = {
     GRANT_PRIVILEGES: grant_privileges,
     GRANT_ROLE: grant_account_role,
     STORAGE_INTEGRATION: storage_integration,
+    NOTIFICATION_INTEGRATION: notification_integration,
+    RESOURCE_MONITOR: resource_monitor,
     "snowflake:index/database:Database": database,
     "snowflake:index/schema:Schema": schema,
     "snowflake:index/fileFormatJson:FileFormatJson": file_format_json,
@@ -365,6 +423,12 @@ def drop_storage_integration(ctx: LocalContext, resource: StateResource) -> None
     iam.delete_user(UserName=_integration_user(resource.inputs["name"]))
     ctx.account.drop("INTEGRATION", resource.inputs["name"])
     ctx.forget(STORAGE_INTEGRATION, resource.inputs["name"])
+
+
+def drop_notification_integration(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.aws("iam").delete_user(UserName=_integration_user(resource.inputs["name"]))
+    ctx.account.drop("INTEGRATION", resource.inputs["name"])
+    ctx.forget(NOTIFICATION_INTEGRATION, resource.inputs["name"])
 
 
 def drop_database(ctx: LocalContext, resource: StateResource) -> None:
@@ -423,6 +487,8 @@ DELETERS: dict[str, Deleter] = {
     GRANT_PRIVILEGES: _forget(GRANT_PRIVILEGES),
     GRANT_ROLE: _forget(GRANT_ROLE),
     STORAGE_INTEGRATION: drop_storage_integration,
+    NOTIFICATION_INTEGRATION: drop_notification_integration,
+    RESOURCE_MONITOR: _drop_account_object("RESOURCE MONITOR", RESOURCE_MONITOR),
     "snowflake:index/database:Database": drop_database,
     "snowflake:index/schema:Schema": drop_schema,
     "snowflake:index/fileFormatJson:FileFormatJson": _drop_catalogued("FILE FORMAT", "_fs_file_formats"),

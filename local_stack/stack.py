@@ -124,6 +124,8 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         deploy_started = time.monotonic()
         run = deploy(state, s3_endpoint, snowflake_port, overrides)
         progress(f"deployed {len(run.resources)} resources in {time.monotonic() - deploy_started:.1f} s")
+        for advisory in run.policy_advisories:
+            progress(f"policy warning {advisory}")
 
         exports = run.exports
         endpoints = local_state.Endpoints(
@@ -211,6 +213,7 @@ class DeployResult:
     created: list[str]
     unchanged: list[str]
     declared: dict[str, dict[str, Any]]  # urn -> inputs, as the program declared them this run
+    policy_advisories: list[str]  # advisory findings of the policy pack (policy/checks.py)
 
 
 def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[str, str] | None = None) -> DeployResult:
@@ -229,6 +232,7 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     config_file = state / "deploy-config.json"
     if overrides is None:
         overrides = json.loads(config_file.read_text()) if config_file.exists() else {}
+    advisories = check_policies(overrides, SECRET_KEYS)
     config_file.write_text(json.dumps(overrides))
     os.chmod(config_file, 0o600)
 
@@ -263,10 +267,29 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
         created=monitor.created,
         unchanged=monitor.unchanged,
         declared={urn: r.inputs for urn, r in run.registrations.items() if r.custom},
+        policy_advisories=[str(v) for v in advisories],
     )
     record = {"resources": result.resources, "exports": result.exports}
     (state / "deploy.json").write_text(json.dumps(record, indent=2, default=str))
     return result
+
+
+def check_policies(overrides: dict[str, str], secret_keys: tuple[str, ...]) -> list:
+    """The policy pack's checks over a dry run of the program; refuses before anything exists.
+
+    Raises LocalStackError naming each mandatory policy and resource; returns
+    the advisory violations.
+    """
+    from local_stack import policy_gate
+    from local_stack.plan_cloud import PlanCloud
+    from local_stack.program_runner import run_program
+    from policy import checks
+
+    plan = run_program(PlanCloud(), LOCAL_STACK, overrides=overrides, secret_keys=secret_keys)
+    try:
+        return checks.refuse_mandatory(policy_gate.violations(plan, LOCAL_STACK), LOCAL_STACK)
+    except checks.PolicyViolationError as err:
+        raise LocalStackError(str(err)) from err
 
 
 def destroy(state_dir: Path = DEFAULT_STATE_DIR, progress: Progress = print) -> list[str]:

@@ -76,6 +76,8 @@ class Pipe:
     """s3://bucket/prefix/ of the pipe's stage."""
     file_format_name: str | None = None
     compression: str = "AUTO"
+    error_topic_arn: str | None = None
+    """SNS topic of the pipe's ERROR_INTEGRATION: where each skipped file is reported (None: no integration)."""
 
     @property
     def bucket(self) -> str:

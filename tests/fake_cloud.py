@@ -18,6 +18,10 @@ from local_stack import dynamic_resources
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 SNOWFLAKE_IAM_USER_ARN = "arn:aws:iam::999988887777:user/snowflake-abc123"
+# A notification integration reports its own IAM user and external id
+# (DESC NOTIFICATION INTEGRATION: SF_AWS_IAM_USER_ARN, SF_AWS_EXTERNAL_ID).
+SNOWFLAKE_SNS_USER_ARN = "arn:aws:iam::999988887777:user/snowflake-sns-def456"
+SNOWFLAKE_SNS_EXTERNAL_ID = "ABC12345_SFCRole=2_snsExternalIdFromSnowflake="
 SUPERSET_IMPORT = "pulumi-python:dynamic/superset:AssetsImport"
 
 
@@ -52,6 +56,9 @@ class FakeCloud(pulumi.runtime.Mocks):
             # talks HTTP to supersetUrl (tests point it at tests/fake_superset.py).
             return dynamic_resources.create(inputs)
         outputs = {**inputs, **self._computed(args.typ, args.name, inputs)}
+        if args.typ == "aws:s3/bucket:Bucket":
+            # A bucket's id is its name (pulumi-aws: `pulumi import aws:s3/bucket:Bucket x <bucket-name>`).
+            return outputs["bucket"], outputs
         return f"{args.name}-id", outputs
 
     def _computed(self, typ: str, name: str, inputs: dict) -> dict:
@@ -69,6 +76,13 @@ class FakeCloud(pulumi.runtime.Mocks):
                     }
                 ]
             }
+        if typ == "aws:sns/topic:Topic":
+            topic = inputs.get("name") or f"{name}-7e8f9a"
+            return {"name": topic, "arn": f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{topic}"}
+        if typ == "aws:sns/topicSubscription:TopicSubscription":
+            return {"arn": f"{inputs['topic']}:5c1d2e3f", "pendingConfirmation": inputs.get("protocol") == "email"}
+        if typ == "snowflake:index/notificationIntegration:NotificationIntegration":
+            return {"awsSnsIamUserArn": SNOWFLAKE_SNS_USER_ARN, "awsSnsExternalId": SNOWFLAKE_SNS_EXTERNAL_ID}
         if typ == "snowflake:index/pipe:Pipe":
             return {
                 "notificationChannel": f"arn:aws:sqs:{REGION}:999988887777:sf-snowpipe-AIDA-{inputs['name']}",

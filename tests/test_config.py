@@ -106,7 +106,8 @@ def test_warehouse_size_is_accepted_in_any_case_and_with_hyphens(given, size):
 def test_iam_propagation_seconds_bounds_are_inclusive(seconds):
     cloud = FakeCloud()
     evaluate_ok(cloud, iamPropagationSeconds=str(seconds))
-    assert cloud.iam_waits == [seconds], f"the IAM wait was asked for {cloud.iam_waits} s"
+    # One wait per IAM role Snowflake assumes: the storage integration's and the error notifications'.
+    assert cloud.iam_waits == [seconds, seconds], f"the IAM waits were asked for {cloud.iam_waits} s"
 
 
 @pytest.mark.parametrize("name", ["ecommerce-raw-events", "a.b-c", "abc"])

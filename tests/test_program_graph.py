@@ -31,6 +31,7 @@ VIEW = "snowflake:index/view:View"
 NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 FILE_FORMAT = "snowflake:index/fileFormatJson:FileFormatJson"
 DYNAMIC = "pulumi-python:dynamic:Resource"
+NOTIFICATION_INTEGRATION = "snowflake:index/notificationIntegration:NotificationIntegration"
 
 # The chain the design needs: the integration needs the bucket; the role
 # trusts the integration's user; Snowflake may only use the role once its
@@ -57,6 +58,10 @@ def outputs(run: ProgramRun, type_token: str) -> dict:
     return reveal(run.one(type_token).outputs)
 
 
+def outputs_of(run: ProgramRun, name: str) -> dict:
+    return reveal(run.named(name).outputs)
+
+
 def test_dev_stack_evaluates_from_its_file_alone(run):
     expected = {
         "bucket", "events_prefix", "stage", "pipe", "notification_channel", "enriched_events_view",
@@ -69,7 +74,7 @@ def test_dev_stack_evaluates_from_its_file_alone(run):
 def test_trust_policy_names_the_integration_user_and_requires_its_external_id(run):
     integration = outputs(run, INTEGRATION)
     described = integration["describeOutputs"][0]
-    trust = json.loads(outputs(run, ROLE)["assumeRolePolicy"])
+    trust = json.loads(outputs_of(run, "snowflake-access-role")["assumeRolePolicy"])
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"AWS": SNOWFLAKE_IAM_USER_ARN}, (
         f"role trusts {statement['Principal']}, not the storage integration's IAM user"
@@ -87,7 +92,7 @@ def test_trust_policy_names_the_integration_user_and_requires_its_external_id(ru
 
 def test_precomputed_role_arn_is_the_real_role_arn(run):
     precomputed = outputs(run, INTEGRATION)["storageAwsRoleArn"]
-    actual = outputs(run, ROLE)["arn"]
+    actual = outputs_of(run, "snowflake-access-role")["arn"]
     assert precomputed == actual, f"integration was given {precomputed} but the role is {actual}"
     assert f":{ACCOUNT_ID}:" in precomputed
     assert run.exports["snowflake_role_arn"] == actual
@@ -101,7 +106,7 @@ def test_stage_bucket_prefix_policy_and_notification_agree(run):
     assert outputs(run, INTEGRATION)["storageAllowedLocations"] == [events_url], (
         "integration may allow the events prefix only"
     )
-    policy = json.loads(outputs(run, ROLE_POLICY)["policy"])
+    policy = json.loads(outputs_of(run, "snowflake-access-read-events")["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadEventFiles"]["Resource"] == f"{bucket['arn']}/{prefix}*"
     assert by_sid["ListEventFiles"]["Condition"] == {"StringLike": {"s3:prefix": [f"{prefix}*"]}}, (
@@ -223,7 +228,7 @@ def test_reference_data_is_loaded_after_its_table(run):
 
 def test_snowflake_access_policy_is_least_privilege(run):
     bucket_arn = outputs(run, BUCKET)["arn"]
-    policy = json.loads(outputs(run, ROLE_POLICY)["policy"])
+    policy = json.loads(outputs_of(run, "snowflake-access-read-events")["policy"])
     actions = set()
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
@@ -306,11 +311,12 @@ def test_iam_wait_holds_the_configured_seconds_without_sleeping_in_tests(run):
     what it was asked to wait is asserted instead. Broken on purpose: `seconds=0` hard-coded in
     infra/snowflake_access.py made this test fail.
     """
-    (wait,) = [r for r in run.of_type(DYNAMIC) if "seconds" in reveal(r.inputs)]
+    wait = run.named("snowflake-access-iam-propagation")
     assert reveal(wait.inputs)["seconds"] == 15, "the wait must be iamPropagationSeconds from Pulumi.dev.yaml"
-    assert run.one(ROLE_POLICY).urn in wait.dependencies, "the wait starts once the role policy exists"
+    assert run.named("snowflake-access-read-events").urn in wait.dependencies, "the wait starts once the policy exists"
     assert wait.urn in run.one(STAGE).dependencies, "the stage must wait for IAM propagation"
-    assert DEV_CLOUD.iam_waits == [15], f"the made-up cloud was asked to wait {DEV_CLOUD.iam_waits} s"
+    # One wait per IAM role Snowflake assumes: the storage integration's and the error notifications'.
+    assert DEV_CLOUD.iam_waits == [15, 15], f"the made-up cloud was asked to wait {DEV_CLOUD.iam_waits} s"
 
 
 def test_warehouse_costs_nothing_while_idle(run):

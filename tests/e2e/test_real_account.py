@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pulumi_snowflake as snowflake
 import pytest
+from pulumi.runtime import settings as pulumi_settings
 
 import infra.snowflake_provider
 from local_stack import drift, local_cloud, stack
@@ -69,19 +70,22 @@ def emulators(tmp_path: Path) -> Iterator[Emulators]:
 
 def _old_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
     """The provider as infra/snowflake_provider.py declared it before: one provider, the POC warehouse as default."""
-    provider: list[snowflake.Provider] = []
+    # One provider per evaluation of the program (the deploy evaluates it twice: the policy dry run, then for real).
+    providers: list[tuple[object, snowflake.Provider]] = []
 
     def single_provider(role: str, warehouse=None) -> snowflake.Provider:
-        if not provider:
-            provider.append(
-                snowflake.Provider(
-                    "snowflake",
-                    role=role,
-                    warehouse="ECOMMERCE_POC_WH",
-                    preview_features_enabled=list(infra.snowflake_provider.PREVIEW_FEATURES),
-                )
-            )
-        return provider[0]
+        run = pulumi_settings.get_root_resource()
+        for root, provider in providers:
+            if root is run:
+                return provider
+        provider = snowflake.Provider(
+            "snowflake",
+            role=role,
+            warehouse="ECOMMERCE_POC_WH",
+            preview_features_enabled=list(infra.snowflake_provider.PREVIEW_FEATURES),
+        )
+        providers.append((run, provider))
+        return provider
 
     monkeypatch.setattr(infra.snowflake_provider, "admin_provider", single_provider)
     monkeypatch.setattr(infra.snowflake_provider, "warehouse_session_provider", single_provider)
