@@ -30,8 +30,10 @@ PASSWORD_MASK = "XXXXXXXXXX"
 
 # Connection fields rendered into the bundle (none of them secret).
 CONNECTION_FIELDS = ("account", "user", "role", "warehouse", "database", "schema")
-# Optional overrides that point the Snowflake driver at a local emulator.
-EMULATOR_FIELDS = ("host", "port", "protocol")
+# Optional driver endpoint (connect_args) for an account not reached at
+# <account>.snowflakecomputing.com; the cloud program sets none, the local
+# target sets its emulator's where it creates the import.
+DRIVER_ENDPOINT_FIELDS = ("host", "port", "protocol")
 
 
 class SupersetImportError(RuntimeError):
@@ -72,29 +74,21 @@ class RenderedBundle:
 
 
 def render_bundle(
-    files: Mapping[str, str],
-    connection: Mapping[str, Any],
-    auth: str,
-    private_key_passphrase: bool = False,
+    files: Mapping[str, str], connection: Mapping[str, Any], private_key_passphrase: bool = False
 ) -> RenderedBundle:
     """Fill this stack's connection into the asset templates.
 
     Only two places differ between stacks: each database's `sqlalchemy_uri`
     (${account}, ${user}, ${role}, ${warehouse}, ${database}, ${schema}) and
-    each dataset's `catalog`/`schema` (${database}, ${schema}). With emulator
-    fields (host/port/protocol) the driver is pointed at them through
-    connect_args, which snowflake-sqlalchemy does not accept in the URL.
-    `auth` is "keypair" (private key in encrypted_extra) or "password".
+    each dataset's `catalog`/`schema` (${database}, ${schema}). A driver
+    endpoint (host/port/protocol) goes into connect_args, which
+    snowflake-sqlalchemy does not accept in the URL. The dashboard user logs in
+    with its key pair; the key travels in the import's encrypted_extra_secrets.
     """
     missing = [f for f in CONNECTION_FIELDS if not connection.get(f)]
     if missing:
         raise SupersetImportError(f"Snowflake connection for Superset lacks {', '.join(missing)}")
-    if auth not in ("keypair", "password"):
-        raise SupersetImportError(f"unknown Snowflake auth method {auth!r}: use keypair or password")
-    user = quote(str(connection["user"]), safe="")
     uri_values = {f: quote(str(connection[f]), safe="") for f in CONNECTION_FIELDS}
-    # A masked password in the URI makes Superset require one at import time.
-    uri_values["user"] = f"{user}:{PASSWORD_MASK}" if auth == "password" else user
     rendered: dict[str, str] = {}
     database_files = []
     for path, text in sorted(files.items()):
@@ -106,7 +100,7 @@ def render_bundle(
             if path.startswith("databases/"):
                 database_files.append(path)
                 doc["sqlalchemy_uri"] = string.Template(doc["sqlalchemy_uri"]).substitute(uri_values)
-                _render_database_auth(doc, connection, auth, private_key_passphrase)
+                _render_database_auth(doc, connection, private_key_passphrase)
             elif path.startswith("datasets/"):
                 for key in ("catalog", "schema"):
                     doc[key] = string.Template(doc[key]).substitute(
@@ -118,22 +112,21 @@ def render_bundle(
     return RenderedBundle(rendered, tuple(database_files))
 
 
-def _render_database_auth(doc: dict[str, Any], connection: Mapping[str, Any], auth: str, passphrase: bool) -> None:
-    emulator = {f: connection[f] for f in EMULATOR_FIELDS if connection.get(f) not in (None, "")}
-    if emulator:
+def _render_database_auth(doc: dict[str, Any], connection: Mapping[str, Any], passphrase: bool) -> None:
+    endpoint = {f: connection[f] for f in DRIVER_ENDPOINT_FIELDS if connection.get(f) not in (None, "")}
+    if endpoint:
         engine_params = doc.setdefault("extra", {}).setdefault("engine_params", {})
         connect_args = engine_params.setdefault("connect_args", {})
-        connect_args.update(emulator)
+        connect_args.update(endpoint)
         if "port" in connect_args:
             connect_args["port"] = int(connect_args["port"])
-        # The emulator has no telemetry endpoint; the driver would log errors.
+        # A non-default endpoint has no telemetry service; the driver would log errors.
         connect_args.setdefault("session_parameters", {})["CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED"] = False
-    if auth == "keypair":
-        auth_params = {"privatekey_body": PASSWORD_MASK}
-        if passphrase:
-            auth_params["privatekey_pass"] = PASSWORD_MASK
-        # Superset fills the masked fields from the request's encrypted_extra_secrets.
-        doc["masked_encrypted_extra"] = json.dumps({"auth_method": "keypair", "auth_params": auth_params})
+    auth_params = {"privatekey_body": PASSWORD_MASK}
+    if passphrase:
+        auth_params["privatekey_pass"] = PASSWORD_MASK
+    # Superset fills the masked fields from the request's encrypted_extra_secrets.
+    doc["masked_encrypted_extra"] = json.dumps({"auth_method": "keypair", "auth_params": auth_params})
 
 
 def dashboard_doc(bundle: RenderedBundle) -> dict[str, Any]:

@@ -97,15 +97,9 @@ class SupersetClient:
             )
         self.session.headers["X-CSRFToken"] = csrf_token
 
-    def import_bundle(
-        self,
-        bundle: bytes,
-        passwords: Mapping[str, str],
-        encrypted_extra_secrets: Mapping[str, Mapping[str, str]],
-    ) -> None:
+    def import_bundle(self, bundle: bytes, encrypted_extra_secrets: Mapping[str, Mapping[str, str]]) -> None:
+        """Overwrite import; secrets go only in encrypted_extra_secrets, keyed by the database file's path."""
         data = {"overwrite": "true"}
-        if passwords:
-            data["passwords"] = json.dumps(dict(passwords))
         if encrypted_extra_secrets:
             data["encrypted_extra_secrets"] = json.dumps({k: dict(v) for k, v in encrypted_extra_secrets.items()})
         response = self._request(

@@ -6,9 +6,9 @@ to Superset's /api/v1/assets/import/ (overwrite) through the API client
 (infra/superset_client.py): database, dataset, charts and dashboard are
 created or updated in one call, linked by UUID.
 
-- Secrets (the dashboard user's private key or password, the Superset
-  password) travel only in the import request's `encrypted_extra_secrets` /
-  `passwords` fields, never in the bundle files, and never in the outputs:
+- Secrets (the dashboard user's private key, the Superset password) travel
+  only in the login and the import request's `encrypted_extra_secrets`
+  field, never in the bundle files, and never in the outputs:
   those hold a content hash, the dashboard URL and ids, plus a salted scrypt
   fingerprint of the Snowflake credentials (marked secret) so a rotated key
   triggers a re-import.
@@ -64,15 +64,11 @@ def _has_unknown(value: Any) -> bool:
 def _credentials_fingerprint(props: Mapping[str, Any], salt: str) -> str:
     """A slow salted hash of the Snowflake credentials: detects rotation without storing them."""
     material = json.dumps(
-        {k: reveal(props.get(k)) for k in ("private_key", "private_key_passphrase", "database_password")},
+        {k: reveal(props.get(k)) for k in ("private_key", "private_key_passphrase")},
         sort_keys=True,
     ).encode()
     digest = hashlib.scrypt(material, salt=bytes.fromhex(salt), n=2**14, r=8, p=1, dklen=32)
     return f"scrypt${salt}${digest.hex()}"
-
-
-def _auth(props: Mapping[str, Any]) -> str:
-    return "keypair" if reveal(props.get("private_key")) else "password"
 
 
 def rendered_bundle(props: Mapping[str, Any]) -> RenderedBundle:
@@ -80,7 +76,6 @@ def rendered_bundle(props: Mapping[str, Any]) -> RenderedBundle:
     return render_bundle(
         reveal(props["asset_files"]),
         reveal(props["connection"]),
-        _auth(props),
         private_key_passphrase=bool(reveal(props.get("private_key_passphrase"))),
     )
 
@@ -99,11 +94,9 @@ class SupersetImportProvider(pulumi.dynamic.ResourceProvider):
         # In a preview the URL may not be known yet (e.g. another stack's output).
         if isinstance(url, str) and not _has_unknown(url) and not url.startswith(("http://", "https://")):
             failures.append(pulumi.dynamic.CheckFailure("superset_url", f"{url!r} must start with http(s)://"))
-        if not _has_unknown(news) and not (reveal(news.get("private_key")) or reveal(news.get("database_password"))):
+        if not _has_unknown(news) and not reveal(news.get("private_key")):
             failures.append(
-                pulumi.dynamic.CheckFailure(
-                    "private_key", "give the dashboard user's private key (key-pair auth) or a database password"
-                )
+                pulumi.dynamic.CheckFailure("private_key", "give the dashboard user's private key (key-pair auth)")
             )
         connection = reveal(news.get("connection"))
         if isinstance(connection, dict):
@@ -143,19 +136,15 @@ class SupersetImportProvider(pulumi.dynamic.ResourceProvider):
     def _import(self, props: Mapping[str, Any]) -> dict[str, Any]:
         bundle = rendered_bundle(props)
         url = str(reveal(props["superset_url"])).rstrip("/")
-        passwords: dict[str, str] = {}
         extra_secrets: dict[str, dict[str, str]] = {}
         for path in bundle.database_files:
-            if _auth(props) == "keypair":
-                secrets_for_db = {"$.auth_params.privatekey_body": reveal(props["private_key"])}
-                if passphrase := reveal(props.get("private_key_passphrase")):
-                    secrets_for_db["$.auth_params.privatekey_pass"] = passphrase
-                extra_secrets[path] = secrets_for_db
-            else:
-                passwords[path] = reveal(props["database_password"])
+            secrets_for_db = {"$.auth_params.privatekey_body": reveal(props["private_key"])}
+            if passphrase := reveal(props.get("private_key_passphrase")):
+                secrets_for_db["$.auth_params.privatekey_pass"] = passphrase
+            extra_secrets[path] = secrets_for_db
         client = SupersetClient(url, retries=self.retries, backoff=self.backoff, timeout=self.timeout)
         client.login(str(reveal(props["superset_username"])), str(reveal(props["superset_password"])))
-        client.import_bundle(bundle.to_zip(), passwords, extra_secrets)
+        client.import_bundle(bundle.to_zip(), extra_secrets)
         slug = dashboard_slug(bundle)
         dashboard = client.dashboard(slug)
         return {
@@ -186,9 +175,8 @@ class SupersetAssetsImport(pulumi.dynamic.Resource, module="superset", name="Ass
         superset_username: pulumi.Input[str],
         superset_password: pulumi.Input[str],
         connection: pulumi.Input[Mapping[str, Any]],
-        private_key: pulumi.Input[str] | None = None,
+        private_key: pulumi.Input[str],
         private_key_passphrase: pulumi.Input[str] | None = None,
-        database_password: pulumi.Input[str] | None = None,
         asset_files: Mapping[str, str] | None = None,
         provider: SupersetImportProvider | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -203,7 +191,6 @@ class SupersetAssetsImport(pulumi.dynamic.Resource, module="superset", name="Ass
             "connection": connection,
             "private_key": secret(private_key),
             "private_key_passphrase": secret(private_key_passphrase),
-            "database_password": secret(database_password),
             "asset_files": dict(asset_files if asset_files is not None else read_asset_files()),
             # Outputs, filled in by the provider.
             "content_hash": None,

@@ -67,7 +67,6 @@ def _props(url: str, **overrides: Any) -> dict[str, Any]:
         "connection": dict(CONNECTION),
         "private_key": PRIVATE_KEY,
         "private_key_passphrase": PASSPHRASE,
-        "database_password": None,
         "asset_files": read_asset_files(),
     }
     props.update(overrides)
@@ -82,7 +81,7 @@ def _provider() -> SupersetImportProvider:
 
 
 def test_bundle_structure_links_every_asset_by_uuid() -> None:
-    bundle = render_bundle(read_asset_files(), CONNECTION, "keypair")
+    bundle = render_bundle(read_asset_files(), CONNECTION)
     docs = {path: yaml.safe_load(text) for path, text in bundle.files.items()}
     databases = {d["uuid"]: p for p, d in docs.items() if p.startswith("databases/")}
     datasets = {d["uuid"]: d for p, d in docs.items() if p.startswith("datasets/")}
@@ -118,17 +117,17 @@ def test_bundle_structure_links_every_asset_by_uuid() -> None:
 
 def test_rendering_fills_the_connection_and_nothing_else() -> None:
     local = {**CONNECTION, "host": "127.0.0.1", "port": "4567", "protocol": "http"}
-    bundle = render_bundle(read_asset_files(), local, "password")
+    bundle = render_bundle(read_asset_files(), local)
     database = yaml.safe_load(next(t for p, t in bundle.files.items() if p.startswith("databases/")))
     assert database["sqlalchemy_uri"] == (
-        "snowflake://ECOMMERCE_POC_DASHBOARD:XXXXXXXXXX@MYORG-MYACCOUNT/ECOMMERCE_POC/ANALYTICS"
+        "snowflake://ECOMMERCE_POC_DASHBOARD@MYORG-MYACCOUNT/ECOMMERCE_POC/ANALYTICS"
         "?role=ECOMMERCE_POC_DASHBOARD_READER&warehouse=ECOMMERCE_POC_WH"
     )
     connect_args = database["extra"]["engine_params"]["connect_args"]
     assert connect_args["host"] == "127.0.0.1" and connect_args["port"] == 4567 and connect_args["protocol"] == "http"
     assert all("${" not in text for text in bundle.files.values()), "a ${placeholder} was left unrendered"
 
-    cloud = render_bundle(read_asset_files(), CONNECTION, "keypair")
+    cloud = render_bundle(read_asset_files(), CONNECTION)
     cloud_db = yaml.safe_load(next(t for p, t in cloud.files.items() if p.startswith("databases/")))
     assert "connect_args" not in cloud_db["extra"]["engine_params"], "cloud connection must not get emulator args"
     assert json.loads(cloud_db["masked_encrypted_extra"])["auth_method"] == "keypair"
@@ -170,16 +169,6 @@ def test_create_imports_and_keeps_secrets_out_of_bundle_and_outputs(superset: tu
         "dashboard_url",
         "chart_ids",
     }, "outputs hold only hashes, the URL and ids"
-
-
-def test_password_auth_sends_the_password_in_the_passwords_field(superset: tuple[str, FakeSuperset]) -> None:
-    url, state = superset
-    _provider().create(_props(url, private_key=None, private_key_passphrase=None, database_password="db-pw-77"))
-    sent = state.imports[0]
-    assert "encrypted_extra_secrets" not in sent
-    assert list(json.loads(sent["passwords"]).values()) == ["db-pw-77"]
-    with zipfile.ZipFile(io.BytesIO(sent["bundle"])) as bundle:
-        assert all(b"db-pw-77" not in bundle.read(n) for n in bundle.namelist()), "password leaked into the bundle"
 
 
 # ------------------------------------------------------------------ diff
@@ -297,7 +286,7 @@ def test_check_refuses_a_url_without_scheme_naming_the_field() -> None:
     ]
 
 
-def test_check_requires_a_key_or_a_password() -> None:
+def test_check_requires_the_private_key() -> None:
     result = _provider().check(
         {}, _props("https://superset.example.com", private_key=None, private_key_passphrase=None)
     )

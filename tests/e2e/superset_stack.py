@@ -111,15 +111,18 @@ def local_connection(port: int) -> dict[str, Any]:
     }
 
 
-def import_props(stack_url: str, creds: superset_server.LocalCredentials, snowflake_port: int) -> dict[str, Any]:
+def import_props(stack: SupersetStack) -> dict[str, Any]:
+    """The import's props as the local deploy gave them: its throwaway key, the emulator's endpoint."""
     from infra.superset_bundle import read_asset_files
 
+    deployed_config = json.loads((stack.state_dir / "deploy-config.json").read_text())
+    creds = superset_server.credentials()
     return {
-        "superset_url": stack_url,
+        "superset_url": stack.superset_url,
         "superset_username": creds.username,
         "superset_password": creds.password,
-        "connection": local_connection(snowflake_port),
-        "database_password": "local-emulator",
+        "connection": local_connection(stack.snowflake_port),
+        "private_key": deployed_config["ecommerce-analytics:dashboardUserPrivateKey"],
         "asset_files": read_asset_files(),
     }
 

@@ -16,7 +16,7 @@ import pytest
 from infra import sql_source
 from infra.superset_import import SupersetImportProvider
 from local_stack import endpoints as local_endpoints
-from local_stack import processes, producer, superset_server
+from local_stack import processes, producer
 from tests.e2e.superset_stack import SupersetStack, import_props
 
 pytestmark = pytest.mark.e2e
@@ -155,7 +155,7 @@ def test_reimport_is_idempotent(superset_stack: SupersetStack) -> None:
     Runs after the tests above: they read what the deploy itself imported.
     """
     provider = SupersetImportProvider(retries=2, backoff=0.1)
-    props = import_props(superset_stack.superset_url, superset_server.credentials(), superset_stack.snowflake_port)
+    props = import_props(superset_stack)
     again = provider.create(props).outs
     assert again["dashboard_url"] == superset_stack.outputs["dashboard_url"]
     assert again["dashboard_id"] == superset_stack.outputs["dashboard_id"], "overwrite import must keep the dashboard"
@@ -164,7 +164,7 @@ def test_reimport_is_idempotent(superset_stack: SupersetStack) -> None:
 
 
 def test_keypair_connection_is_accepted_by_superset(superset_stack: SupersetStack) -> None:
-    """The cloud path: the private key travels in encrypted_extra_secrets and Superset's driver uses it.
+    """An encrypted key with its passphrase: both travel in encrypted_extra_secrets and Superset's driver uses them.
 
     fakesnow ignores authentication, so this proves the import and Superset's
     key handling (PEM -> DER connect_arg), not Snowflake's key check.
@@ -180,20 +180,13 @@ def test_keypair_connection_is_accepted_by_superset(superset_stack: SupersetStac
         serialization.BestAvailableEncryption(passphrase.encode()),
     ).decode()
     provider = SupersetImportProvider(retries=2, backoff=0.1)
-    password_props = import_props(
-        superset_stack.superset_url, superset_server.credentials(), superset_stack.snowflake_port
-    )
-    keypair_props = {
-        **password_props,
-        "database_password": None,
-        "private_key": pem,
-        "private_key_passphrase": passphrase,
-    }
+    deployed_props = import_props(superset_stack)
+    keypair_props = {**deployed_props, "private_key": pem, "private_key_passphrase": passphrase}
     try:
         outs = provider.update("id", superset_stack.outputs, keypair_props).outs
         assert pem not in json.dumps(outs) and passphrase not in json.dumps(outs), "key material in the outputs"
         rows = _chart_rows(superset_stack, outs["chart_ids"]["Total Revenue"])
         assert rows and rows[0]["revenue"], f"Total Revenue over the key-pair connection returned {rows}"
     finally:
-        # Back to the password connection the other tests were written against.
-        provider.update("id", superset_stack.outputs, password_props)
+        # Back to the deploy's own connection, which the other tests were written against.
+        provider.update("id", superset_stack.outputs, deployed_props)
