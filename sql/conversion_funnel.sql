@@ -1,0 +1,20 @@
+-- The session funnel as stages, for the dashboard's funnel chart: how many
+-- sessions viewed a product, added one to the cart, and purchased.
+CREATE OR REPLACE VIEW conversion_funnel AS
+SELECT
+    1 AS step,
+    'Viewed' AS stage,
+    COUNT_IF(viewed) AS sessions
+FROM session_funnel
+UNION ALL
+SELECT
+    2 AS step,
+    'Added to cart' AS stage,
+    COUNT_IF(added_to_cart) AS sessions
+FROM session_funnel
+UNION ALL
+SELECT
+    3 AS step,
+    'Purchased' AS stage,
+    COUNT_IF(purchased) AS sessions
+FROM session_funnel;
