@@ -20,6 +20,7 @@ from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
 from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
 from infra.snowflake_access import SnowflakeS3Access, SnowflakeS3AccessArgs
 from infra.snowflake_provider import snowflake_provider
+from infra.snowpark_transformations import SnowparkTransformations, SnowparkTransformationsArgs
 
 config = load_config()  # stops here, before any resource, if the stack config is bad
 names = config.namespace
@@ -90,6 +91,19 @@ dashboard_access = DashboardAccess(
         snowflake_provider=snowflake,
     ),
 )
+transformations = SnowparkTransformations(
+    "transformations",
+    SnowparkTransformationsArgs(
+        namespace=names,
+        database=database.database,
+        schema=database.schema,
+        events_table=tables.tables["ECOMMERCE_EVENTS"],
+        products_table=tables.tables["PRODUCTS"],
+        warehouse=database.warehouse,
+        reader_role=dashboard_access.role_name,
+    ),
+    opts=pulumi.ResourceOptions(providers=[snowflake]),
+)
 if config.superset is None:
     pulumi.log.warn(
         "supersetUrl is not set: the Superset dashboards step is left out. To import the dashboards, "
@@ -116,7 +130,15 @@ else:
         ),
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
-        opts=pulumi.ResourceOptions(depends_on=[enriched.view, dashboard_access.user, *dashboard_access.ready]),
+        opts=pulumi.ResourceOptions(
+            depends_on=[
+                enriched.view,
+                dashboard_access.user,
+                *dashboard_access.ready,
+                transformations.funnel_view,
+                *transformations.grants,
+            ]
+        ),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)
 
@@ -136,3 +158,4 @@ pulumi.export("warehouse", database.warehouse)
 pulumi.export("enriched_events_view", enriched.fully_qualified_name)
 pulumi.export("dashboard_role", dashboard_access.role_name)
 pulumi.export("dashboard_user", dashboard_access.user_name)
+pulumi.export("conversion_task", transformations.task_name)

@@ -8,7 +8,9 @@ import pulumi_snowflake as snowflake
 # Exactly the preview resources this program declares: the provider refuses
 # preview resources it was not told about, and this list cannot come from the
 # environment.
-PREVIEW_FEATURES = ("snowflake_table_resource", "snowflake_pipe_resource")
+# ProcedurePython's docstring: "Caution: Preview Feature"; StreamOnTable and
+# Task carry no such caution in pulumi-snowflake 2.22.0 (stable).
+PREVIEW_FEATURES = ("snowflake_table_resource", "snowflake_pipe_resource", "snowflake_procedure_python_resource")
 
 
 def snowflake_provider(role: str, warehouse: str) -> snowflake.Provider:

@@ -13,11 +13,12 @@ Within a transaction every statement sees the same stream contents
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
-from snowflake.snowpark import Session
+from snowflake.snowpark import DataFrame, Session
 from snowflake.snowpark import functions as fn
 
-from transformations.refresh import Tables, refresh
+from transformations.refresh import RefreshResult, Tables, refresh
 
 
 def run(
@@ -30,12 +31,27 @@ def run(
 ) -> str:
     """Handler of CONVERSION_REFRESH(stream, events, products, session_funnel, product_conversion)."""
     tables = Tables(events, products, session_funnel, product_conversion)
+    changes = session.table(stream).filter(fn.col("METADATA$ACTION") == fn.lit("INSERT"))
+    return json.dumps(refresh_in_transaction(session, changes, tables).as_dict())
+
+
+def refresh_in_transaction(
+    session: Session,
+    changes: DataFrame,
+    tables: Tables,
+    before_commit: Callable[[], None] = lambda: None,
+) -> RefreshResult:
+    """refresh() inside BEGIN ... COMMIT; `before_commit` runs last inside the transaction.
+
+    Whatever `before_commit` writes (the local runner's stream offset)
+    commits with the results or not at all.
+    """
     session.sql("BEGIN").collect()
     try:
-        changes = session.table(stream).filter(fn.col("METADATA$ACTION") == fn.lit("INSERT"))
         result = refresh(session, changes, tables)
+        before_commit()
         session.sql("COMMIT").collect()
     except BaseException:
         session.sql("ROLLBACK").collect()
         raise
-    return json.dumps(result.as_dict())
+    return result
