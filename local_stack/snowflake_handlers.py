@@ -10,6 +10,7 @@ ARN is its notification_channel, registered for the local Snowpipe worker.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import secrets
@@ -17,6 +18,15 @@ from fnmatch import fnmatchcase
 
 from local_stack.dynamic_resources import reveal
 from local_stack.local_cloud import LocalContext, LocalDeployError, Outputs
+from local_stack.task_runner_spec import (
+    PROCEDURE,
+    STREAM,
+    WAREHOUSE,
+    TaskSpecError,
+    parse_call,
+    stream_of_condition,
+    unquote,
+)
 
 
 def _fqn(inputs: Outputs) -> str:
@@ -182,6 +192,65 @@ def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     return _fqn(inputs), {**_with_fqn(inputs), "notificationChannel": queue_arn}
 
 
+def _require_table(ctx: LocalContext, table: str, what: str) -> None:
+    try:
+        ctx.sql(f"DESCRIBE TABLE {table}")
+    except Exception as err:
+        raise LocalDeployError(f"{what}: table {table} does not exist or is not authorized") from err
+
+
+def stream_on_table(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    """fakesnow has no streams: recorded; the local task runner emulates its offset (task_runner_stream.py)."""
+    _require_table(ctx, inputs["table"], f"stream {_fqn(inputs)}")
+    ctx.record(STREAM, _fqn(inputs), reveal(inputs))
+    return _fqn(inputs), _with_fqn(inputs)
+
+
+def procedure_python(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    """Recorded; what CREATE PROCEDURE checks: the code compiles and defines the handler at top level."""
+    definition = inputs.get("procedureDefinition") or ""
+    try:
+        tree = ast.parse(definition)
+    except SyntaxError as err:
+        raise LocalDeployError(f"procedure {_fqn(inputs)}: procedure_definition does not compile: {err}") from err
+    bound = {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    } | {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    if inputs["handler"] not in bound:
+        raise LocalDeployError(f"procedure {_fqn(inputs)}: handler {inputs['handler']!r} is not defined by its code")
+    ctx.record(PROCEDURE, _fqn(inputs), reveal(inputs))
+    return _fqn(inputs), _with_fqn(inputs)
+
+
+def task(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    """Recorded for the local task runner, after checking what the task references exists."""
+    what = f"task {_fqn(inputs)}"
+
+    def recorded(type_token: str) -> set[str]:
+        return {unquote(e["name"]) for e in ctx.recorded if e["type"] == type_token}
+
+    warehouses = {unquote(e["inputs"]["name"]) for e in ctx.recorded if e["type"] == WAREHOUSE}
+    if inputs.get("warehouse") and unquote(inputs["warehouse"]) not in warehouses:
+        raise LocalDeployError(f"{what}: warehouse {inputs['warehouse']} does not exist")
+    try:
+        procedure, arguments = parse_call(inputs["sqlStatement"])
+        stream = stream_of_condition(inputs.get("when"))
+    except TaskSpecError as err:
+        raise LocalDeployError(f"{what}: {err}") from err
+    if procedure not in recorded(PROCEDURE):
+        raise LocalDeployError(f"{what}: procedure {procedure} does not exist")
+    if stream not in recorded(STREAM):
+        raise LocalDeployError(f"{what}: stream {stream} does not exist")
+    for argument in arguments:
+        if unquote(argument) not in recorded(STREAM):
+            _require_table(ctx, argument, what)
+    ctx.record("snowflake:index/task:Task", _fqn(inputs), reveal(inputs))
+    return _fqn(inputs), _with_fqn(inputs)
+
+
 HANDLERS = {
     "snowflake:index/database:Database": database,
     "snowflake:index/schema:Schema": schema,
@@ -192,6 +261,9 @@ HANDLERS = {
     "snowflake:index/execute:Execute": execute,
     "snowflake:index/view:View": view,
     "snowflake:index/pipe:Pipe": pipe,
+    "snowflake:index/streamOnTable:StreamOnTable": stream_on_table,
+    "snowflake:index/procedurePython:ProcedurePython": procedure_python,
+    "snowflake:index/task:Task": task,
     **{
         token: _recorder(token)
         for token in (

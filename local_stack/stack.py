@@ -149,11 +149,21 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
                 state, "snowpipe", [python, "-m", "local_stack.snowpipe", "--state-dir", str(state)], None
             )
             processes.wait_ready(worker, lambda: "local Snowpipe running" in Path(worker.log).read_text(), timeout=30)
+            _start_task_runner(state, progress)
         progress(f"local stack up in {time.monotonic() - started:.1f} s")
         return endpoints
     except BaseException:
         processes.stop_all(state)
         raise
+
+
+def _start_task_runner(state: Path, progress: Progress) -> None:
+    from local_stack.task_runner_spec import LOCAL_INTERVAL_SECONDS, READY_LINE
+
+    progress(f"starting the local task runner (the deployed tasks, every {LOCAL_INTERVAL_SECONDS} s)")
+    command = [sys.executable, "-m", "local_stack.task_runner", "--state-dir", str(state)]
+    runner = processes.start(state, "task-runner", [*command, "--interval-seconds", str(LOCAL_INTERVAL_SECONDS)], None)
+    processes.wait_ready(runner, lambda: READY_LINE in Path(runner.log).read_text(), timeout=60)
 
 
 def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, Any]:
