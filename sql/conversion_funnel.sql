@@ -1,5 +1,6 @@
--- The session funnel as stages, for the dashboard's funnel chart: how many
--- sessions viewed a product, added one to the cart, and purchased.
+-- The session funnel as stages, for the dashboard's funnel chart. Each stage
+-- counts the sessions that went through every stage before it too: viewed,
+-- then viewed and added to the cart, then all three and purchased.
 CREATE OR REPLACE VIEW conversion_funnel AS
 SELECT
     1 AS step,
@@ -10,11 +11,11 @@ UNION ALL
 SELECT
     2 AS step,
     'Added to cart' AS stage,
-    COUNT_IF(added_to_cart) AS sessions
+    COUNT_IF(viewed AND added_to_cart) AS sessions
 FROM session_funnel
 UNION ALL
 SELECT
     3 AS step,
     'Purchased' AS stage,
-    COUNT_IF(purchased) AS sessions
+    COUNT_IF(viewed AND added_to_cart AND purchased) AS sessions
 FROM session_funnel;
