@@ -2,7 +2,7 @@
 
 up:   moto + fakesnow (+ Superset) on 127.0.0.1, the UNCHANGED Pulumi program
       deployed onto them through the mock runtime (LocalCloud), then the local
-      Snowpipe worker. Writes .local/endpoints.json.
+      Snowpipe worker and the task runner. Writes .local/endpoints.json.
 down: stops every process `up` started, by PID, and checks the ports are free.
 """
 
