@@ -27,6 +27,14 @@ from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
 from infra.reference_data import ReferenceData, ReferenceDataArgs
 from infra.snowflake_access import SnowflakeS3Access, SnowflakeS3AccessArgs
 from infra.snowflake_provider import admin_provider, warehouse_session_provider
+from infra.snowpark_transformations import (
+    ConversionFunnel,
+    ConversionFunnelArgs,
+    ConversionReader,
+    ConversionReaderArgs,
+    SnowparkTransformations,
+    SnowparkTransformationsArgs,
+)
 
 config = load_config()  # stops here, before any resource, if the stack config is bad
 admin = pulumi.ResourceOptions(providers=[admin_provider(role=config.snowflake_admin_role)])
@@ -100,6 +108,24 @@ dashboard_access = DashboardAccess(
     ),
     opts=admin,
 )
+# Result tables are state too: the stream's offset moves on once a refresh commits.
+transformations = SnowparkTransformations(
+    "transformations",
+    SnowparkTransformationsArgs(database=database, tables=tables),
+    opts=pulumi.ResourceOptions.merge(admin, stateful),
+)
+funnel = ConversionFunnel(
+    "conversion-funnel",
+    ConversionFunnelArgs(database=database, transformations=transformations),
+    opts=on_warehouse,
+)
+conversion_reader = ConversionReader(
+    "conversion-reader",
+    ConversionReaderArgs(
+        transformations=transformations, funnel=funnel, database=database, role_name=dashboard_access.role_name
+    ),
+    opts=admin,
+)
 if config.superset is None:
     pulumi.log.warn(
         "supersetUrl is not set: the Superset dashboards step is left out. To import the dashboards, "
@@ -123,7 +149,7 @@ else:
         ),
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
-        opts=pulumi.ResourceOptions(depends_on=[enriched, dashboard_access]),
+        opts=pulumi.ResourceOptions(depends_on=[enriched, dashboard_access, funnel, conversion_reader]),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)
 
@@ -146,3 +172,4 @@ pulumi.export("warehouse", database.warehouse)
 pulumi.export("enriched_events_view", enriched.fully_qualified_name)
 pulumi.export("dashboard_role", dashboard_access.role_name)
 pulumi.export("dashboard_user", dashboard_access.user_name)
+pulumi.export("conversion_task", transformations.task_name)

@@ -34,11 +34,13 @@ import pulumi_snowflake as snowflake
 # preview resources it was not told about, and this list cannot come from the
 # environment. Preview status read from pulumi-snowflake 2.22.0's Provider
 # docstring (preview_features_enabled) and each resource's "Preview Feature"
-# caution: NotificationIntegration is preview; ResourceMonitor is stable.
+# caution: NotificationIntegration and ProcedurePython are preview;
+# ResourceMonitor, StreamOnTable and Task carry no such caution (stable).
 PREVIEW_FEATURES = (
     "snowflake_table_resource",
     "snowflake_pipe_resource",
     "snowflake_notification_integration_resource",
+    "snowflake_procedure_python_resource",
 )
 
 

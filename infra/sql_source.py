@@ -65,13 +65,13 @@ def _snowflake_type(kind: exp.DataType) -> str:
 
 
 @cache
-def tables() -> dict[str, TableSpec]:
-    """Tables declared in sql/table_ddl.sql, keyed by upper-case name, in file order."""
+def tables(filename: str = "table_ddl.sql") -> dict[str, TableSpec]:
+    """Tables declared in sql/<filename>, keyed by upper-case name, in file order."""
     found: dict[str, TableSpec] = {}
-    for statement in sqlglot.parse(_read("table_ddl.sql"), read=DIALECT):
+    for statement in sqlglot.parse(_read(filename), read=DIALECT):
         if not isinstance(statement, exp.Create) or statement.kind != "TABLE":
             raise SqlSourceError(
-                f"sql/table_ddl.sql must contain only CREATE TABLE statements, found: {statement.sql(DIALECT)[:80]}"
+                f"sql/{filename} must contain only CREATE TABLE statements, found: {statement.sql(DIALECT)[:80]}"
             )
         schema = statement.this
         name = schema.this.name.upper()
@@ -179,11 +179,11 @@ def pipe_target_table() -> str:
     return copy.this.name.upper()
 
 
-def view_statement(path: SchemaPath) -> tuple[str, str]:
-    """(view name, its SELECT statement) from sql/enriched_events.sql, tables qualified."""
-    statement = sqlglot.parse_one(_read("enriched_events.sql"), read=DIALECT)
+def view_statement(path: SchemaPath, filename: str = "enriched_events.sql") -> tuple[str, str]:
+    """(view name, its SELECT statement) from sql/<filename>, tables qualified."""
+    statement = sqlglot.parse_one(_read(filename), read=DIALECT)
     if not isinstance(statement, exp.Create) or statement.kind != "VIEW":
-        raise SqlSourceError("sql/enriched_events.sql must be one CREATE VIEW statement")
+        raise SqlSourceError(f"sql/{filename} must be one CREATE VIEW statement")
     select = _qualify(statement.expression, path)
     return statement.this.name.upper(), select.sql(DIALECT, pretty=True)
 

@@ -104,6 +104,37 @@ def replace_session_functions(expression: exp.Expression, conn: Any) -> exp.Expr
     return expression
 
 
+def alias_merge_source(expression: exp.Expression) -> exp.Expression:
+    """Name an unnamed MERGE source subquery, which fakesnow's MERGE emulation requires.
+
+    Snowpark's Table.merge emits `MERGE INTO t USING (SELECT ...) ON ...`
+    without an alias; Snowflake accepts that (MERGE docs: `USING <source>`,
+    alias optional), fakesnow 0.12.1 (transforms/merge.py) asserts one.
+    """
+    if isinstance(expression, exp.Merge):
+        source = expression.args.get("using")
+        if isinstance(source, exp.Subquery) and not source.alias:
+            source.set("alias", exp.TableAlias(this=exp.to_identifier("MERGE_SOURCE")))
+    return expression
+
+
+def drop_empty_table_comment(transformed: exp.Expression) -> exp.Expression:
+    """Forget the NULL comment fakesnow would record for a CREATE TABLE that has no comment.
+
+    fakesnow 0.12.1 (transforms.extract_comment_on_table) marks every CREATE
+    TABLE with properties, e.g. its own MERGE's CREATE TEMPORARY TABLE, with a
+    comment to store in its _fs_global catalog, even when the comment is
+    NULL. DuckDB lets one transaction write to one database only, so a MERGE
+    inside BEGIN ... COMMIT failed; Snowflake runs MERGE in transactions. No
+    comment means nothing to record: information_schema reads comments with a
+    LEFT JOIN, so it answers the same.
+    """
+    recorded = transformed.args.get("table_comment")
+    if recorded is not None and recorded[1] is None:
+        del transformed.args["table_comment"]
+    return transformed
+
+
 _INSTALLED_MARK = "_ecommerce_compat_installed"
 
 
@@ -127,7 +158,14 @@ def install(state_dir: Path | None = None) -> None:
     def _transform(self: FakeSnowflakeCursor, expression: exp.Expression, params: Any) -> exp.Expression:
         conn = self._conn
         expression = expression.transform(lambda e: replace_session_functions(e, conn), copy=False)
-        return original(self, expression, params)
+        return drop_empty_table_comment(original(self, expression, params))
+
+    # MERGE is split into several statements before _transform runs.
+    original_explode = FakeSnowflakeCursor._transform_explode
+
+    def _transform_explode(self: FakeSnowflakeCursor, expression: exp.Expression) -> list[exp.Expression]:
+        return original_explode(self, alias_merge_source(expression))
 
     FakeSnowflakeCursor._transform = _transform
+    FakeSnowflakeCursor._transform_explode = _transform_explode
     setattr(FakeSnowflakeCursor, _INSTALLED_MARK, True)

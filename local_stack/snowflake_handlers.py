@@ -19,6 +19,7 @@ DELETERS undo each type for `destroy`, in the session of a fresh login.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import secrets
@@ -34,6 +35,7 @@ from local_stack.snowflake_account import (
     tables_named,
 )
 from local_stack.state import Pipe
+from local_stack.task_runner_spec import PROCEDURE, STREAM, TASK, TaskSpecError, parse_call, stream_of_condition
 
 WAREHOUSE = "snowflake:index/warehouse:Warehouse"
 ACCOUNT_ROLE = "snowflake:index/accountRole:AccountRole"
@@ -371,6 +373,68 @@ def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     return ".".join(path), {**_with_fqn(inputs), "notificationChannel": queue_arn}
 
 
+def _qualified(inputs: Outputs) -> str:
+    """DB.SCHEMA.NAME, as the local task runner looks streams, procedures and tasks up (task_runner_spec.py)."""
+    return ".".join(_path(inputs))
+
+
+def _require_table(ctx: LocalContext, table: str, what: str) -> tuple[str, ...]:
+    return ctx.account.require_qualified("TABLE", table, needed_by=what)
+
+
+def stream_on_table(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    """fakesnow has no streams: catalogued and recorded; the local task runner emulates its offset."""
+    what = f"stream {inputs['name']}"
+    path = _in_schema(ctx, inputs, what)
+    _require_table(ctx, inputs["table"], what)
+    ctx.account.add("STREAM", *path)
+    ctx.record(STREAM, _qualified(inputs), reveal(inputs))
+    return ".".join(path), _with_fqn(inputs)
+
+
+def procedure_python(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    """Catalogued and recorded; what CREATE PROCEDURE checks: the code compiles and defines the handler."""
+    what = f"procedure {inputs['name']}"
+    path = _in_schema(ctx, inputs, what)
+    definition = inputs.get("procedureDefinition") or ""
+    try:
+        tree = ast.parse(definition)
+    except SyntaxError as err:
+        raise LocalDeployError(f"{what}: procedure_definition does not compile: {err}") from err
+    bound = {
+        alias.asname or alias.name
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    } | {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    if inputs["handler"] not in bound:
+        raise LocalDeployError(f"{what}: handler {inputs['handler']!r} is not defined by its code")
+    ctx.account.add("PROCEDURE", *path)
+    ctx.record(PROCEDURE, _qualified(inputs), reveal(inputs))
+    return ".".join(path), _with_fqn(inputs)
+
+
+def task(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    """Catalogued and recorded for the local task runner, after checking that what it references exists."""
+    what = f"task {inputs['name']}"
+    path = _in_schema(ctx, inputs, what)
+    if inputs.get("warehouse"):
+        ctx.account.require("WAREHOUSE", inputs["warehouse"], needed_by=what)
+    try:
+        procedure, arguments = parse_call(inputs["sqlStatement"])
+        stream = stream_of_condition(inputs.get("when"))
+    except TaskSpecError as err:
+        raise LocalDeployError(f"{what}: {err}") from err
+    ctx.account.require_qualified("PROCEDURE", procedure, needed_by=what)
+    stream_path = ctx.account.require_qualified("STREAM", stream, needed_by=what)
+    for argument in arguments:
+        if split_qualified(argument) != stream_path:
+            _require_table(ctx, argument, what)
+    ctx.account.add("TASK", *path)
+    ctx.record(TASK, _qualified(inputs), reveal(inputs))
+    return ".".join(path), _with_fqn(inputs)
+
+
 HANDLERS: dict[str, Handler] = {
     WAREHOUSE: warehouse,
     ACCOUNT_ROLE: account_role,
@@ -388,6 +452,9 @@ HANDLERS: dict[str, Handler] = {
     "snowflake:index/execute:Execute": execute,
     "snowflake:index/view:View": view,
     "snowflake:index/pipe:Pipe": pipe,
+    "snowflake:index/streamOnTable:StreamOnTable": stream_on_table,
+    "snowflake:index/procedurePython:ProcedurePython": procedure_python,
+    TASK: task,
 }
 
 
@@ -480,7 +547,21 @@ def _queue_url(ctx: LocalContext, queue_arn: str) -> str:
     return ctx.aws("sqs").get_queue_url(QueueName=queue_name)["QueueUrl"]
 
 
+def _drop_recorded(kind: str, type_token: str):
+    """Objects fakesnow cannot hold: out of the catalogue and the records the task runner reads."""
+
+    def drop(ctx: LocalContext, resource: StateResource) -> None:
+        path = _path(resource.inputs)
+        ctx.account.drop(kind, *path)
+        ctx.forget(type_token, ".".join(path))
+
+    return drop
+
+
 DELETERS: dict[str, Deleter] = {
+    "snowflake:index/streamOnTable:StreamOnTable": _drop_recorded("STREAM", STREAM),
+    "snowflake:index/procedurePython:ProcedurePython": _drop_recorded("PROCEDURE", PROCEDURE),
+    TASK: _drop_recorded("TASK", TASK),
     WAREHOUSE: _drop_account_object("WAREHOUSE", WAREHOUSE),
     ACCOUNT_ROLE: _drop_account_object("ROLE", ACCOUNT_ROLE),
     SERVICE_USER: _drop_account_object("USER", SERVICE_USER),

@@ -2,7 +2,7 @@
 
 up:   moto + fakesnow (+ Superset) on 127.0.0.1, the UNCHANGED Pulumi program
       deployed onto them through the mock runtime (LocalCloud), then the local
-      Snowpipe worker. Writes .local/endpoints.json.
+      Snowpipe worker and the task runner. Writes .local/endpoints.json.
 down: stops every process `up` started, by PID, and checks the ports are free.
 """
 
@@ -151,6 +151,7 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
                 state, "snowpipe", [python, "-m", "local_stack.snowpipe", "--state-dir", str(state)], None
             )
             processes.wait_ready(worker, lambda: "local Snowpipe running" in Path(worker.log).read_text(), timeout=30)
+            _start_task_runner(state, progress)
         progress(f"local stack up in {time.monotonic() - started:.1f} s")
         return endpoints
     except BaseException:
@@ -176,7 +177,17 @@ def start_emulators(settings: LocalStackSettings, progress: Progress = print) ->
     return s3_endpoint, snowflake_port
 
 
+def _start_task_runner(state: Path, progress: Progress) -> None:
+    from local_stack.task_runner_spec import LOCAL_INTERVAL_SECONDS, READY_LINE
+
+    progress(f"starting the local task runner (the deployed tasks, every {LOCAL_INTERVAL_SECONDS} s)")
+    command = [sys.executable, "-m", "local_stack.task_runner", "--state-dir", str(state)]
+    runner = processes.start(state, "task-runner", [*command, "--interval-seconds", str(LOCAL_INTERVAL_SECONDS)], None)
+    processes.wait_ready(runner, lambda: READY_LINE in Path(runner.log).read_text(), timeout=60)
+
+
 def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, str]:
+
     from local_stack import superset_server
 
     progress(f"starting Superset on 127.0.0.1:{port} (first run installs and bootstraps it: a few minutes)")
@@ -298,9 +309,11 @@ def destroy(state_dir: Path = DEFAULT_STATE_DIR, progress: Progress = print) -> 
     from local_stack.local_context import LocalContext
 
     found = local_state.read_endpoints(state_dir)
-    # Snowflake's service stops with the pipe it serves.
+    # Snowflake's services stop with the pipe and the task they serve.
     if processes.stop(state_dir, "snowpipe"):
         progress("stopped the local Snowpipe worker (its pipe is being dropped)")
+    if processes.stop(state_dir, "task-runner"):
+        progress("stopped the local task runner (its task is being dropped)")
     context = LocalContext(
         s3_endpoint_url=found.s3_endpoint_url,
         region=found.region,

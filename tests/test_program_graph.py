@@ -197,7 +197,7 @@ TABLE_COLUMNS = {
 def test_tables_are_declared_from_table_ddl(run):
     """Broken on purpose to see it fail: `price NUMBER(10, 3)` in sql/table_ddl.sql made this test fail
     (the old comparison with sql_source.tables(), the function that built the columns, passed)."""
-    declared_tables = {reveal(t.outputs)["name"] for t in run.of_type(TABLE)}
+    declared_tables = {reveal(t.outputs)["name"] for t in run.of_type(TABLE) if t.name.startswith("tables-")}
     assert declared_tables == set(TABLE_COLUMNS), f"tables declared: {sorted(declared_tables)}"
     for name, columns in TABLE_COLUMNS.items():
         table = reveal(run.named(f"tables-{name.lower()}").outputs)
@@ -205,15 +205,18 @@ def test_tables_are_declared_from_table_ddl(run):
         assert declared == columns, f"table {name} columns differ from sql/table_ddl.sql:\n{declared}"
 
 
-def test_view_is_created_after_the_tables_it_reads(run):
-    view = run.one(VIEW)
-    for table in run.of_type(TABLE):
-        assert table.urn in view.dependencies, f"view must wait for {table.name}"
-    statement = reveal(view.outputs)["statement"]
-    parsed = sqlglot.parse_one(statement, read="snowflake")
-    referenced = {exp.table_name(t).upper() for t in parsed.find_all(exp.Table)}
+def test_views_are_created_after_the_tables_they_read(run):
     db, schema = run.exports["database"], run.exports["schema"]
-    assert referenced == {f"{db}.{schema}.{t}" for t in ("ECOMMERCE_EVENTS", "PRODUCTS", "CUSTOMERS")}
+    tables = {f"{db}.{schema}.{reveal(t.outputs)['name']}": t for t in run.of_type(TABLE)}
+    read_by = {}
+    for view in run.of_type(VIEW):
+        parsed = sqlglot.parse_one(reveal(view.outputs)["statement"], read="snowflake")
+        referenced = {exp.table_name(t).upper() for t in parsed.find_all(exp.Table)}
+        read_by[reveal(view.outputs)["name"]] = referenced
+        for table in referenced:
+            assert tables[table].urn in view.dependencies, f"view {view.name} must wait for {table}"
+    assert read_by["ENRICHED_EVENTS"] == {f"{db}.{schema}.{t}" for t in ("ECOMMERCE_EVENTS", "PRODUCTS", "CUSTOMERS")}
+    assert read_by["CONVERSION_FUNNEL"] == {f"{db}.{schema}.SESSION_FUNNEL"}
 
 
 def test_reference_data_is_loaded_after_its_table(run):
@@ -326,16 +329,26 @@ def test_warehouse_costs_nothing_while_idle(run):
     assert warehouse["initiallySuspended"] is True
 
 
-def test_dashboard_role_reads_only_the_view(run):
+def test_dashboard_role_reads_only_the_views_and_result_tables(run):
     grants = [
         reveal(r.outputs)
         for r in run.of_type("snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
     ]
     privileges = sorted(p for g in grants for p in g["privileges"])
-    assert privileges == ["SELECT", "USAGE", "USAGE", "USAGE"], f"dashboard role grants: {privileges}"
-    select = next(g for g in grants if g["privileges"] == ["SELECT"])
-    assert select["onSchemaObject"]["objectType"] == "VIEW"
-    assert select["onSchemaObject"]["objectName"].endswith(".ENRICHED_EVENTS")
+    assert privileges == ["SELECT"] * 4 + ["USAGE"] * 3, f"dashboard role grants: {privileges}"
+    selects = {
+        (g["onSchemaObject"]["objectType"], g["onSchemaObject"]["objectName"].rsplit(".", 1)[1])
+        for g in grants
+        if g["privileges"] == ["SELECT"]
+    }
+    # Never the raw events or reference tables: only what the dashboards chart.
+    assert selects == {
+        ("VIEW", "ENRICHED_EVENTS"),
+        ("VIEW", "CONVERSION_FUNNEL"),
+        ("TABLE", "SESSION_FUNNEL"),
+        ("TABLE", "PRODUCT_CONVERSION"),
+    }
+    assert {g["accountRoleName"] for g in grants} == {run.exports["dashboard_role"]}
     user = outputs(run, "snowflake:index/serviceUser:ServiceUser")
     assert user["defaultRole"] == run.exports["dashboard_role"]
 

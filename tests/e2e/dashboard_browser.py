@@ -35,7 +35,7 @@ CHROME_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--window-size=1600,1700",
+    "--window-size=1600,2150",
 )
 CHART = '[data-test="chart-grid-component"]'
 RENDERED = "canvas, table tbody tr, .header-line"

@@ -1,0 +1,87 @@
+"""The Snowpark pieces in the Pulumi graph (mock runtime, Pulumi.dev.yaml): stream, procedure, task, tables.
+
+Broken on purpose: without `started=True` on the task, and with a module
+left out of transformations/bundle.py MODULES, these tests failed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local_stack.dynamic_resources import reveal
+from local_stack.program_runner import ProgramRun
+from tests.test_program_graph import dev_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+STREAM = "snowflake:index/streamOnTable:StreamOnTable"
+PROCEDURE = "snowflake:index/procedurePython:ProcedurePython"
+TASK = "snowflake:index/task:Task"
+TABLE = "snowflake:index/table:Table"
+
+
+@pytest.fixture(scope="module")
+def run() -> ProgramRun:
+    return dev_stack()
+
+
+def _named(run: ProgramRun, type_token: str, name: str):
+    (found,) = [r for r in run.of_type(type_token) if reveal(r.outputs)["name"] == name]
+    return found
+
+
+def test_result_tables_have_the_columns_of_the_spec(run):
+    funnel = [c["name"] for c in reveal(_named(run, TABLE, "SESSION_FUNNEL").outputs)["columns"]]
+    assert funnel == [
+        "SESSION_ID", "CUSTOMER_ID", "FIRST_EVENT_AT", "LAST_EVENT_AT", "EVENTS",
+        "VIEWED", "ADDED_TO_CART", "PURCHASED", "UNITS_PURCHASED", "REVENUE",
+    ]  # fmt: skip
+    conversion = [c["name"] for c in reveal(_named(run, TABLE, "PRODUCT_CONVERSION").outputs)["columns"]]
+    assert conversion == [
+        "PRODUCT_ID", "EVENT_DATE", "CATEGORY", "VIEWS", "ADD_TO_CARTS", "PURCHASES",
+        "UNITS_PURCHASED", "REVENUE", "VIEW_TO_PURCHASE_RATE",
+    ]  # fmt: skip
+
+
+def test_stream_watches_the_events_table_append_only(run):
+    stream = reveal(run.one(STREAM).outputs)
+    events = reveal(_named(run, TABLE, "ECOMMERCE_EVENTS").outputs)
+    assert stream["table"] == events["fullyQualifiedName"]
+    assert stream["appendOnly"] == "true"
+
+
+def test_task_runs_the_procedure_every_minute_when_the_stream_has_data_and_is_resumed(run):
+    task = run.one(TASK)
+    spec = reveal(task.outputs)
+    db, schema = run.exports["database"], run.exports["schema"]
+    stream = f"{db}.{schema}.{reveal(run.one(STREAM).outputs)['name']}"
+    procedure = f"{db}.{schema}.{reveal(run.one(PROCEDURE).outputs)['name']}"
+    assert spec["started"] is True, "the deploy must resume the task; a created task is suspended"
+    assert spec["schedule"] == {"minutes": 1}
+    assert spec["warehouse"] == run.exports["warehouse"]
+    assert spec["when"] == f"SYSTEM$STREAM_HAS_DATA('{stream}')"
+    tables = ("ECOMMERCE_EVENTS", "PRODUCTS", "SESSION_FUNNEL", "PRODUCT_CONVERSION")
+    arguments = ", ".join(f"'{name}'" for name in (stream, *(f"{db}.{schema}.{t}" for t in tables)))
+    assert spec["sqlStatement"] == f"CALL {procedure}({arguments})"
+    for dependency in (run.one(STREAM), run.one(PROCEDURE), _named(run, TABLE, "SESSION_FUNNEL")):
+        assert dependency.urn in task.dependencies, f"the task must wait for {dependency.name}"
+
+
+def test_procedure_ships_the_package_files_and_runs_without_the_repository(run, tmp_path):
+    procedure = reveal(run.one(PROCEDURE).outputs)
+    assert (procedure["handler"], procedure["runtimeVersion"], procedure["executeAs"]) == ("run", "3.11", "OWNER")
+    assert [a["argDataType"] for a in procedure["arguments"]] == ["VARCHAR"] * 5
+    definition = procedure["procedureDefinition"]
+    for module in ("conversion", "refresh", "procedure"):
+        source = (ROOT / "transformations" / f"{module}.py").read_text()
+        assert repr(source) in definition, f"transformations/{module}.py must be deployed verbatim"
+    # Outside the repository (-I, another cwd): the definition alone must
+    # provide the handler, as in Snowflake, where only the text exists.
+    script = tmp_path / "definition.py"
+    script.write_text(definition + "\nprint(run.__module__, run.__code__.co_filename)\n")
+    loaded = subprocess.run([sys.executable, "-I", str(script)], cwd=tmp_path, capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.split() == ["transformations.procedure", "transformations/procedure.py"]
