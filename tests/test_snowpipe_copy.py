@@ -71,15 +71,44 @@ def test_the_pipes_copy_binds_every_column_in_table_order(plan: copy_plan.CopyPl
 
 
 def test_insert_replaces_dollar_one_and_metadata(plan: copy_plan.CopyPlan) -> None:
-    sql = plan.insert_sql(
-        "/tmp/spool/x.json",
-        {"METADATA$FILENAME": "2025/01/it's.json", "METADATA$START_SCAN_TIME": "2025-01-01 00:00:00+00:00"},
-    )
+    metadata = {
+        "METADATA$FILENAME": "2025/01/it's.json",
+        "METADATA$FILE_CONTENT_KEY": "etag-1",
+        "METADATA$FILE_LAST_MODIFIED": "2025-01-01 00:00:00",
+        "METADATA$START_SCAN_TIME": "2025-01-01 00:00:00+00:00",
+    }
+    sql = plan.insert_sql([(Path("/tmp/spool/x.json"), metadata), (Path("/tmp/spool/y.json"), metadata)])
     assert "$1" not in sql and "METADATA$" not in sql, f"placeholders left in {sql}"
-    assert "read_ndjson_objects('/tmp/spool/x.json')" in sql, "rows must come from the spooled file in one pass"
+    assert "read_ndjson_objects(['/tmp/spool/x.json', '/tmp/spool/y.json'], filename = TRUE)" in sql, (
+        "every file of the batch must be read by one statement"
+    )
     literals = {lit.name for lit in sqlglot.parse_one(sql, read="snowflake").find_all(sqlglot.exp.Literal)}
     assert "2025/01/it's.json" in literals, f"file names must be quoted as SQL literals: {sql}"
     assert "CAST(GET_PATH(RECORD, 'customer_id') AS DECIMAL(38, 0))" in sql, "the pipe's own casts must be kept"
+
+
+def test_batch_insert_gives_each_row_its_own_files_metadata(plan: copy_plan.CopyPlan, tmp_path: Path) -> None:
+    """Run the batch INSERT on DuckDB itself: rows of two files keep their own SOURCE_FILE.
+
+    Broken on purpose once: joining on a constant instead of the filename gave every row both names (4 rows).
+    """
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_bytes(ndjson(record(event_id="a1"), record(event_id="a2")))
+    second.write_bytes(ndjson(record(event_id="b1")))
+
+    def meta(name: str) -> dict[str, str]:
+        return {
+            "METADATA$FILENAME": name,
+            "METADATA$FILE_CONTENT_KEY": "e",
+            "METADATA$FILE_LAST_MODIFIED": "2025-01-01 00:00:00",
+            "METADATA$START_SCAN_TIME": "2025-01-01 00:00:00+00:00",
+        }
+
+    sql = plan.insert_sql([(first, meta("dir/a.json")), (second, meta("dir/b.json"))])
+    select = sqlglot.parse_one(sql, read="snowflake").expression
+    duck = duckdb.connect()
+    rows = duck.execute(f"SELECT * FROM ({select.sql('duckdb')}) ORDER BY 1").fetchall()
+    assert [(r[0].strip("\""), r[8]) for r in rows] == [("a1", "dir/a.json"), ("a2", "dir/a.json"), ("b1", "dir/b.json")], rows
 
 
 def test_column_list_and_nested_paths_are_supported() -> None:

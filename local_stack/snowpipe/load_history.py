@@ -13,6 +13,7 @@ from local_stack.snowpipe.record_checks import RecordError
 
 HISTORY_SCHEMA = "LOCAL_SNOWPIPE"
 HISTORY_TABLE = "LOAD_HISTORY"
+REJECTED_TABLE = "REJECTED_NOTIFICATIONS"
 
 LOADED = "LOADED"
 LOAD_FAILED = "LOAD_FAILED"
@@ -22,12 +23,17 @@ def history_table(pipe: PipeSpec) -> str:
     return f"{pipe.database}.{HISTORY_SCHEMA}.{HISTORY_TABLE}"
 
 
-def ensure_history(cursor: Any, pipe: PipeSpec) -> None:
-    # A schema of its own keeps the load history out of ANALYTICS, which the
-    # dashboards browse.
-    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {pipe.database}.{HISTORY_SCHEMA}")
-    cursor.execute(
-        f"""CREATE TABLE IF NOT EXISTS {history_table(pipe)} (
+def rejected_table(pipe: PipeSpec) -> str:
+    return f"{pipe.database}.{HISTORY_SCHEMA}.{REJECTED_TABLE}"
+
+
+def history_ddl(database: str) -> list[str]:
+    """The statements that create the history tables (idempotent); the local deploy runs them too."""
+    return [
+        # A schema of its own keeps the load history out of ANALYTICS, which
+        # the dashboards browse.
+        f"CREATE SCHEMA IF NOT EXISTS {database}.{HISTORY_SCHEMA}",
+        f"""CREATE TABLE IF NOT EXISTS {database}.{HISTORY_SCHEMA}.{HISTORY_TABLE} (
             pipe_name VARCHAR NOT NULL,
             file_path VARCHAR NOT NULL,
             etag VARCHAR NOT NULL,
@@ -39,34 +45,63 @@ def ensure_history(cursor: Any, pipe: PipeSpec) -> None:
             first_error_message VARCHAR,
             last_load_time TIMESTAMP_LTZ NOT NULL,
             load_ms NUMBER(38, 0)
-        )"""
-    )
-
-
-def history_insert(pipe: PipeSpec, outcome: FileOutcome) -> str:
-    def lit(value: Any) -> str:
-        if value is None:
-            return "NULL"
-        if isinstance(value, int):
-            return str(value)
-        return exp.Literal.string(str(value)).sql(DIALECT)
-
-    error = outcome.error
-    values = [
-        pipe.qualified_name,
-        outcome.path,
-        outcome.etag,
-        outcome.size,
-        outcome.status,
-        outcome.rows,
-        error.line if error else None,
-        error.column if error else None,
-        error.reason if error else None,
+        )""",
+        # Messages on a pipe's queue that are not S3 event notifications.
+        # Snowflake ignores them; recording them makes `make local-status`
+        # say why nothing loaded.
+        f"""CREATE TABLE IF NOT EXISTS {database}.{HISTORY_SCHEMA}.{REJECTED_TABLE} (
+            pipe_name VARCHAR NOT NULL,
+            message_id VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            body_excerpt VARCHAR,
+            received_at TIMESTAMP_LTZ NOT NULL
+        )""",
     ]
-    return (
-        f"INSERT INTO {history_table(pipe)} VALUES ({', '.join(lit(v) for v in values)}, "
-        f"CAST({lit(outcome.scan_time)} AS TIMESTAMP_LTZ), {lit(outcome.load_ms)})"
-    )
+
+
+def ensure_history(cursor: Any, pipe: PipeSpec) -> None:
+    for statement in history_ddl(pipe.database):
+        cursor.execute(statement)
+
+
+def _lit(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    return exp.Literal.string(str(value)).sql(DIALECT)
+
+
+def history_insert(pipe: PipeSpec, outcomes: list[FileOutcome]) -> str:
+    """One INSERT with a row per file: the batch's whole history in one round trip."""
+    rows = []
+    for outcome in outcomes:
+        error = outcome.error
+        values = [
+            pipe.qualified_name,
+            outcome.path,
+            outcome.etag,
+            outcome.size,
+            outcome.status,
+            outcome.rows,
+            error.line if error else None,
+            error.column if error else None,
+            error.reason if error else None,
+        ]
+        rows.append(
+            f"({', '.join(_lit(v) for v in values)}, CAST({_lit(outcome.scan_time)} AS TIMESTAMP_LTZ), "
+            f"{_lit(outcome.load_ms)})"
+        )
+    return f"INSERT INTO {history_table(pipe)} VALUES {', '.join(rows)}"
+
+
+def rejected_insert(pipe: PipeSpec, rejected: list[RejectedNotification]) -> str:
+    rows = [
+        f"({_lit(pipe.qualified_name)}, {_lit(r.message_id)}, {_lit(r.reason)}, {_lit(r.body_excerpt)}, "
+        "CURRENT_TIMESTAMP())"
+        for r in rejected
+    ]
+    return f"INSERT INTO {rejected_table(pipe)} VALUES {', '.join(rows)}"
 
 
 @dataclass
@@ -79,3 +114,10 @@ class FileOutcome:
     scan_time: str
     error: RecordError | None = None
     load_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class RejectedNotification:
+    message_id: str
+    reason: str
+    body_excerpt: str

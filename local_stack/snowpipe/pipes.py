@@ -17,6 +17,8 @@ class PipeSpec:
     queue_url: str
     stage_url: str
     compression: str
+    # SNS topic of the pipe's ERROR_INTEGRATION, when it has one.
+    error_topic_arn: str | None = None
 
     @property
     def bucket(self) -> str:
@@ -49,6 +51,7 @@ def read_pipes(state_dir: Path) -> list[PipeSpec]:
                 queue_url=entry["queue_url"],
                 stage_url=entry["stage"]["url"],
                 compression=(entry.get("file_format") or {}).get("compression", "AUTO"),
+                error_topic_arn=entry.get("error_topic_arn"),
             )
         )
     return pipes
