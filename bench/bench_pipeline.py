@@ -12,7 +12,7 @@ Start-up: `make local-up SUPERSET=0` (dependencies installed) -> first row
 loaded, as a user sees it: the CLI in a fresh process (target 20 s).
 
 It prints figures; nothing here asserts. It builds the stack with the same
-function the e2e tests use (tests/e2e/conftest.py: local_env).
+function the e2e tests use (local_stack/harness.py: local_env).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from local_stack import endpoints as local_endpoints  # noqa: E402
 from local_stack import producer  # noqa: E402
-from tests.e2e.conftest import local_env, start_worker, stop_process, wait_until, worker_log  # noqa: E402
+from local_stack.harness import local_env, start_worker, stop_process, wait_until, worker_log  # noqa: E402
 
 THROUGHPUT_TARGET_RATIO = 0.5
 FRESHNESS_P50_TARGET_MS = 200

@@ -94,7 +94,7 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         started = time.monotonic()
         progress(f"starting moto on 127.0.0.1:{moto_port} and fakesnow on 127.0.0.1:{snowflake_port}")
         moto = processes.start(
-            state, "moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
+            state, "moto", [python, "-m", "local_stack.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
         )
         fakesnow = processes.start(
             state, "fakesnow", [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port)],

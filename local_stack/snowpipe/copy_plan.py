@@ -47,22 +47,20 @@ class CopyPlan:
     on_error: str
     columns: tuple[ProjectedColumn, ...]
 
-    def insert_sql(self, files: list[tuple[Path, dict[str, str]]]) -> str:
+    def insert_sql(self, data: str | list[Path], metadata_file: Path) -> str:
         """One INSERT ... SELECT that fakesnow runs in place of the transforming COPY, for every file of a batch.
 
         fakesnow cannot COPY with a SELECT, but DuckDB under it reads JSON
-        files: selecting the pipe's projection straight from the spooled files
-        is one pass and one round trip for the whole batch (each statement
-        costs ~5 ms of fakesnow's SQL translation, measured, so per-file
-        statements capped the pipe at a few files per second). Each row finds
-        its file's METADATA$ values by joining on DuckDB's `filename` column
-        with a VALUES list. read_ndjson_objects, not read_json_objects: one
-        record per line, exactly what the checks saw (the auto format would
-        unwrap a top-level array into several rows), and ~15% faster.
+        files. `data` is the batch's spooled files (a glob or a list) and
+        `metadata_file` holds one NDJSON object per file: its spooled path and
+        its METADATA$ values (see `metadata_record`). The statement's length
+        does not grow with the batch: fakesnow translates every statement
+        with sqlglot, which took ~0.5 s for a VALUES list of 100 files
+        (measured), while a read of two files costs the same for 1 or 1,000.
+        read_ndjson_objects, not read_json_objects: one record per line,
+        exactly what the checks saw (the auto format would unwrap a top-level
+        array into several rows), and ~15% faster.
         """
-        if not files:
-            raise ValueError("insert_sql needs at least one file")
-        metadata_names = [name for name in _METADATA_COLUMNS if any(c.metadata == name for c in self.columns)]
         items = []
         for column in self.columns:
             if column.source == "metadata":
@@ -70,17 +68,25 @@ class CopyPlan:
             else:
                 items.append(_over_record(column.expression).sql(DIALECT))
         names = ", ".join(c.target.name for c in self.columns)
-        spooled = ", ".join(exp.Literal.string(str(path)).sql(DIALECT) for path, _ in files)
-        rows = []
-        for path, metadata in files:
-            values = [str(path), *(metadata[name] for name in metadata_names)]
-            rows.append("(" + ", ".join(exp.Literal.string(v).sql(DIALECT) for v in values) + ")")
-        meta_columns = ", ".join([SPOOL_COLUMN, *(_meta_alias(n) for n in metadata_names)])
+        if isinstance(data, str):
+            source = exp.Literal.string(data).sql(DIALECT)
+        else:
+            source = "[" + ", ".join(exp.Literal.string(str(path)).sql(DIALECT) for path in data) + "]"
+        meta_items = ", ".join(
+            f"CAST(GET_PATH(M, '{key}') AS VARCHAR) AS {key}" for key in (SPOOL_COLUMN, *_META_KEYS.values())
+        )
+        meta_source = exp.Literal.string(str(metadata_file)).sql(DIALECT)
         return (
             f"INSERT INTO {self.table} ({names}) SELECT {', '.join(items)} "
-            f"FROM read_ndjson_objects([{spooled}], filename = TRUE) AS src({RECORD_COLUMN}, {FILENAME_COLUMN}) "
-            f"JOIN (VALUES {', '.join(rows)}) AS meta({meta_columns}) ON meta.{SPOOL_COLUMN} = src.{FILENAME_COLUMN}"
+            f"FROM read_ndjson_objects({source}, filename = TRUE) AS src({RECORD_COLUMN}, {FILENAME_COLUMN}) "
+            f"JOIN (SELECT {meta_items} FROM read_ndjson_objects({meta_source}) AS m(M)) AS meta "
+            f"ON meta.{SPOOL_COLUMN} = src.{FILENAME_COLUMN}"
         )
+
+
+def metadata_record(spooled: Path, metadata: dict[str, str]) -> dict[str, str]:
+    """One line of the batch's metadata file for `insert_sql`."""
+    return {SPOOL_COLUMN: str(spooled), **{_META_KEYS[name]: value for name, value in metadata.items()}}
 
 
 _METADATA_COLUMNS = {
@@ -91,12 +97,11 @@ _METADATA_COLUMNS = {
 }
 
 
-def _meta_alias(name: str) -> str:
-    return name.removeprefix("METADATA$")
+_META_KEYS = {name: name.removeprefix("METADATA$") for name in _METADATA_COLUMNS}
 
 
 def _metadata_reference(column: ProjectedColumn) -> str:
-    reference = f"meta.{_meta_alias(column.metadata)}"
+    reference = f"meta.{_META_KEYS[column.metadata]}"
     kind = _METADATA_COLUMNS[column.metadata]
     return reference if kind == "VARCHAR" else f"CAST({reference} AS {kind})"
 

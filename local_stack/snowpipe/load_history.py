@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlglot import exp
@@ -72,27 +73,50 @@ def _lit(value: Any) -> str:
     return exp.Literal.string(str(value)).sql(DIALECT)
 
 
-def history_insert(pipe: PipeSpec, outcomes: list[FileOutcome]) -> str:
-    """One INSERT with a row per file: the batch's whole history in one round trip."""
-    rows = []
-    for outcome in outcomes:
-        error = outcome.error
-        values = [
-            pipe.qualified_name,
-            outcome.path,
-            outcome.etag,
-            outcome.size,
-            outcome.status,
-            outcome.rows,
-            error.line if error else None,
-            error.column if error else None,
-            error.reason if error else None,
-        ]
-        rows.append(
-            f"({', '.join(_lit(v) for v in values)}, CAST({_lit(outcome.scan_time)} AS TIMESTAMP_LTZ), "
-            f"{_lit(outcome.load_ms)})"
-        )
-    return f"INSERT INTO {history_table(pipe)} VALUES {', '.join(rows)}"
+# (column, Snowflake type) of the history table, in table order.
+_HISTORY_COLUMNS = (
+    ("pipe_name", "VARCHAR"),
+    ("file_path", "VARCHAR"),
+    ("etag", "VARCHAR"),
+    ("file_size", "NUMBER(38, 0)"),
+    ("status", "VARCHAR"),
+    ("row_count", "NUMBER(38, 0)"),
+    ("first_error_line", "NUMBER(38, 0)"),
+    ("first_error_column", "VARCHAR"),
+    ("first_error_message", "VARCHAR"),
+    ("last_load_time", "TIMESTAMP_LTZ"),
+    ("load_ms", "NUMBER(38, 0)"),
+)
+
+
+def history_record(pipe: PipeSpec, outcome: FileOutcome) -> dict[str, Any]:
+    """One line of the batch's history file for `history_insert` (NULLs left out)."""
+    error = outcome.error
+    values = {
+        "pipe_name": pipe.qualified_name,
+        "file_path": outcome.path,
+        "etag": outcome.etag,
+        "file_size": outcome.size,
+        "status": outcome.status,
+        "row_count": outcome.rows,
+        "first_error_line": error.line if error else None,
+        "first_error_column": error.column if error else None,
+        "first_error_message": error.reason if error else None,
+        "last_load_time": outcome.scan_time,
+        "load_ms": outcome.load_ms,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def history_insert(pipe: PipeSpec, history_file: Path) -> str:
+    """One INSERT of every line of `history_file`: the batch's whole history in one short statement.
+
+    A VALUES list would grow with the batch, and fakesnow's SQL translation
+    with it (see CopyPlan.insert_sql).
+    """
+    items = ", ".join(f"CAST(GET_PATH(H, '{name}') AS {kind})" for name, kind in _HISTORY_COLUMNS)
+    source = exp.Literal.string(str(history_file)).sql(DIALECT)
+    return f"INSERT INTO {history_table(pipe)} SELECT {items} FROM read_ndjson_objects({source}) AS h(H)"
 
 
 def rejected_insert(pipe: PipeSpec, rejected: list[RejectedNotification]) -> str:

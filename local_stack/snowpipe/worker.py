@@ -7,6 +7,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -19,10 +20,11 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import duckdb
+import orjson
 
 from local_stack import endpoints as local_endpoints
 from local_stack.snowpipe import error_notifications
-from local_stack.snowpipe.copy_plan import TargetColumn, parse_copy, parse_copy_target
+from local_stack.snowpipe.copy_plan import TargetColumn, metadata_record, parse_copy, parse_copy_target
 from local_stack.snowpipe.load_history import (
     LOAD_FAILED,
     LOADED,
@@ -30,6 +32,7 @@ from local_stack.snowpipe.load_history import (
     RejectedNotification,
     ensure_history,
     history_insert,
+    history_record,
     history_table,
     rejected_insert,
 )
@@ -173,13 +176,27 @@ class PipeWorker:
         received = self._receive()
         if not received.receipts:
             return 0
-        prepared = self._prepare_all(received.notices)
-        outcomes = self._load(prepared, received.rejected)
+        timings = {"receive": (time.perf_counter() - received.started) * 1000}
+        batch_dir = self.spool_dir / uuid.uuid4().hex
+        batch_dir.mkdir()
+        try:
+            mark = time.perf_counter()
+            prepared = self._prepare_all(received.notices, batch_dir)
+            timings["fetch+check"] = (time.perf_counter() - mark) * 1000
+            timings["(fetch sum"] = sum(p.fetch_ms for p in prepared)
+            timings["check sum)"] = sum(p.check_ms for p in prepared)
+            mark = time.perf_counter()
+            outcomes = self._load(prepared, received.rejected, batch_dir)
+            timings["load"] = (time.perf_counter() - mark) * 1000
+        finally:
+            shutil.rmtree(batch_dir, ignore_errors=True)
+        mark = time.perf_counter()
         # Only now is every file of every message durable in fakesnow.
         self._delete(received.receipts)
+        timings["delete"] = (time.perf_counter() - mark) * 1000
         for outcome in outcomes:
             self.seen.add((outcome.path, outcome.etag))
-        self._report(outcomes, received.started)
+        self._report(outcomes, received.started, timings)
         if self.notifier is not None:
             self.notifier.publish([o for o in outcomes if o.status == LOAD_FAILED])
         return len(outcomes)
@@ -254,13 +271,13 @@ class PipeWorker:
     # ------------------------------------------------------------------
     # fetch and check
 
-    def _prepare_all(self, notices: list[Notice]) -> list[PreparedFile]:
+    def _prepare_all(self, notices: list[Notice], batch_dir: Path) -> list[PreparedFile]:
         unique: dict[str, Notice] = {}
         for notice in notices:
             if notice.etag is not None and (self._path(notice.key), notice.etag) in self.seen:
                 continue  # a redelivered notification of a file already recorded
             unique.setdefault(notice.key, notice)
-        prepared = [p for p in self.fetcher.map(self._prepare, unique.values()) if p is not None]
+        prepared = [p for p in self.fetcher.map(self._prepare, unique.values(), [batch_dir] * len(unique))]
         # Two notices can resolve to the same object version: load it once.
         by_version: dict[tuple[str, str], PreparedFile] = {}
         for item in prepared:
@@ -277,7 +294,7 @@ class PipeWorker:
             cursor = self._local.cursor = self.quick_check.cursor()
         return cursor
 
-    def _prepare(self, notice: Notice) -> PreparedFile | None:
+    def _prepare(self, notice: Notice, batch_dir: Path) -> PreparedFile:
         started = time.perf_counter()
         key = notice.key
         try:
@@ -308,7 +325,7 @@ class PipeWorker:
             if text:
                 # Spooled before the check: the quick check reads the same file
                 # the load will.
-                local_file = self.spool_dir / f"{uuid.uuid4().hex}.json"
+                local_file = batch_dir / f"{uuid.uuid4().hex}.json"
                 local_file.write_bytes(text)
                 verdict = quick_verdict(self._duck(), self.plan, local_file, text)
             if verdict is None:
@@ -333,7 +350,9 @@ class PipeWorker:
     # ------------------------------------------------------------------
     # load: one transaction
 
-    def _load(self, prepared: list[PreparedFile], rejected: list[RejectedNotification]) -> list[FileOutcome]:
+    def _load(
+        self, prepared: list[PreparedFile], rejected: list[RejectedNotification], batch_dir: Path
+    ) -> list[FileOutcome]:
         """Rows of every good file, the history of every file, in one transaction.
 
         A cast DuckDB refuses although the checks passed it rolls the batch
@@ -342,11 +361,11 @@ class PipeWorker:
         """
         try:
             try:
-                return self._load_batch(prepared, rejected)
+                return self._load_batch(prepared, rejected, batch_dir)
             except Exception as err:
                 if not _is_data_error(err) or len(prepared) <= 1:
                     if _is_data_error(err) and prepared:
-                        return self._skip_after_refusal(prepared[0], rejected, err)
+                        return self._skip_after_refusal(prepared[0], rejected, err, batch_dir)
                     raise
                 log.warning(
                     "pipe %s: a cast failed in a batch of %d files; loading them one by one: %s",
@@ -359,11 +378,11 @@ class PipeWorker:
                 # Rejected notifications go with the first file's transaction.
                 batch_rejected = rejected if index == 0 else []
                 try:
-                    outcomes += self._load_batch([item], batch_rejected)
+                    outcomes += self._load_batch([item], batch_rejected, batch_dir)
                 except Exception as err:
                     if not _is_data_error(err):
                         raise
-                    outcomes += self._skip_after_refusal(item, batch_rejected, err)
+                    outcomes += self._skip_after_refusal(item, batch_rejected, err, batch_dir)
             return outcomes
         finally:
             for item in prepared:
@@ -371,7 +390,7 @@ class PipeWorker:
                     item.local_file.unlink(missing_ok=True)
 
     def _skip_after_refusal(
-        self, item: PreparedFile, rejected: list[RejectedNotification], err: Exception
+        self, item: PreparedFile, rejected: list[RejectedNotification], err: Exception, batch_dir: Path
     ) -> list[FileOutcome]:
         # A cast the Python check let through but DuckDB refused: still a bad
         # file, not a reason to stop the pipe.
@@ -379,9 +398,11 @@ class PipeWorker:
             item.local_file.unlink(missing_ok=True)
             item.local_file = None
         item.verdict = FileVerdict(0, RecordError(0, f"load failed: {str(err).strip()[:500]}"))
-        return self._load_batch([item], rejected)
+        return self._load_batch([item], rejected, batch_dir)
 
-    def _load_batch(self, batch: list[PreparedFile], rejected: list[RejectedNotification]) -> list[FileOutcome]:
+    def _load_batch(
+        self, batch: list[PreparedFile], rejected: list[RejectedNotification], batch_dir: Path
+    ) -> list[FileOutcome]:
         started = time.perf_counter()
         scan_time = dt.datetime.now(dt.UTC).isoformat(sep=" ")
         outcomes = []
@@ -393,23 +414,33 @@ class PipeWorker:
             elif item.local_file is not None:
                 loading.append(item)
             outcomes.append(outcome)
+        step = uuid.uuid4().hex
         cursor = self.cursor
         cursor.execute("BEGIN")
         try:
             if loading:
-                files = [
+                metadata_file = batch_dir / f"metadata-{step}.ndjson"
+                _write_ndjson(
+                    metadata_file,
                     (
-                        item.local_file,
-                        {
-                            "METADATA$FILENAME": item.key[len(self.pipe.prefix) :],
-                            "METADATA$FILE_CONTENT_KEY": item.etag,
-                            "METADATA$FILE_LAST_MODIFIED": item.last_modified,
-                            "METADATA$START_SCAN_TIME": scan_time,
-                        },
-                    )
-                    for item in loading
-                ]
-                cursor.execute(self.plan.insert_sql(files))
+                        metadata_record(
+                            item.local_file,
+                            {
+                                "METADATA$FILENAME": item.key[len(self.pipe.prefix) :],
+                                "METADATA$FILE_CONTENT_KEY": item.etag,
+                                "METADATA$FILE_LAST_MODIFIED": item.last_modified,
+                                "METADATA$START_SCAN_TIME": scan_time,
+                            },
+                        )
+                        for item in loading
+                    ),
+                )
+                spooled = [item.local_file for item in loading]
+                # Every spooled file of the batch: a glob keeps the statement short.
+                everything = sorted(batch_dir.glob("*.json")) == sorted(spooled)
+                cursor.execute(
+                    self.plan.insert_sql(str(batch_dir / "*.json") if everything else spooled, metadata_file)
+                )
                 inserted = cursor.fetchone()[0]
                 expected = sum(item.verdict.rows for item in loading)
                 if inserted != expected:
@@ -420,7 +451,9 @@ class PipeWorker:
             for outcome in outcomes:
                 outcome.load_ms = load_ms if outcome.status == LOADED else 0
             if outcomes:
-                cursor.execute(history_insert(self.pipe, outcomes))
+                history_file = batch_dir / f"history-{step}.ndjson"
+                _write_ndjson(history_file, (history_record(self.pipe, o) for o in outcomes))
+                cursor.execute(history_insert(self.pipe, history_file))
             if rejected:
                 cursor.execute(rejected_insert(self.pipe, rejected))
             if self.before_commit is not None:
@@ -442,15 +475,16 @@ class PipeWorker:
                 # The rows are committed; a redelivery finds them in the history.
                 log.warning("pipe %s: could not delete a message: %s", self.pipe.name, failure)
 
-    def _report(self, outcomes: list[FileOutcome], started: float) -> None:
+    def _report(self, outcomes: list[FileOutcome], started: float, timings: dict[str, float]) -> None:
         loaded = [o for o in outcomes if o.status == LOADED]
         if loaded:
             log.info(
-                "pipe %s: loaded %d files, %d rows in one transaction, %.0f ms after receipt",
+                "pipe %s: loaded %d files, %d rows in one transaction, %.0f ms after receipt (%s)",
                 self.pipe.name,
                 len(loaded),
                 sum(o.rows for o in loaded),
                 (time.perf_counter() - started) * 1000,
+                ", ".join(f"{step} {ms:.0f}" for step, ms in timings.items()),
             )
         for outcome in outcomes:
             if outcome.status == LOAD_FAILED:
@@ -461,6 +495,10 @@ class PipeWorker:
                     outcome.error.line,
                     outcome.error.reason,
                 )
+
+
+def _write_ndjson(path: Path, records: Iterator[dict[str, Any]]) -> None:
+    path.write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in records))
 
 
 def _is_data_error(err: BaseException) -> bool:
@@ -517,8 +555,11 @@ def run(
     if hook is not None:
         log.warning("test hook on: batches with a key containing %r fail before COMMIT", marker)
     with _single_worker(state_dir):
-        for leftover in spool_dir.glob("*.json"):
-            leftover.unlink(missing_ok=True)
+        for leftover in spool_dir.iterdir():
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
         workers = [
             PipeWorker(p, endpoints, spool_dir, wait_seconds, visibility_timeout, before_commit=hook) for p in pipes
         ]
