@@ -481,8 +481,9 @@ def test_a_cast_only_duckdb_refuses_rolls_back_the_batch_and_spares_its_neighbou
 
     `"1e400"` passes the Python NUMBER check (a finite decimal) but DuckDB
     cannot cast it to NUMBER(38,0), so the batch's INSERT raises a data error
-    inside the transaction. Broken on purpose once: re-raising instead of
-    reloading file by file left all five files unloaded and this test timed out.
+    inside the transaction. Broken on purpose once: treating the batch's data
+    error as the first file's (no reload file by file) skipped a good
+    neighbour; this test failed.
     """
     drained(env)
     stopped(env, worker)
@@ -615,8 +616,8 @@ def test_skipped_file_publishes_snowflakes_error_notification_to_the_pipes_topic
 ) -> None:
     """The documented INGEST_FAILED_FILE message reaches an SQS queue subscribed to the pipe's SNS topic.
 
-    Broken on purpose once: publishing before the batch commits' check (skipped
-    files filtered by LOADED instead of LOAD_FAILED) sent the good file and no bad one; this failed.
+    Broken on purpose once: publishing for LOADED instead of LOAD_FAILED files
+    sent a notification for the good file only; this test failed.
     """
     sns, sqs = env.client("sns"), env.sqs
     topic = sns.create_topic(Name="snowpipe-errors")["TopicArn"]
