@@ -531,9 +531,14 @@ def test_one_burst_of_1000_files_loads_each_exactly_once(env: LocalEnv, worker: 
 
 
 def test_a_200_mb_file_loads_whole(env: LocalEnv, worker: Worker, db: Any, tmp_path: Path) -> None:
-    """Snowflake sets no maximum file size for COPY/Snowpipe; it recommends 100-250 MB compressed
-    ("Preparing your data files", File sizing best practices). Only a single value over the VARIANT
-    limit skips a file (test above). So a 200 MB file must load, every row, within the worker's memory.
+    """A 200 MB file loads whole, as in Snowflake.
+
+    Snowflake documents no maximum file size for COPY or Snowpipe: it recommends
+    files of "roughly 100-250 MB (or larger) in size compressed", advises
+    against very large ones (100 GB or more) and aborts a load that runs over
+    24 hours (https://docs.snowflake.com/en/user-guide/data-load-considerations-prepare,
+    File sizing best practices). Only a single value over the VARIANT limit
+    skips a file (the 16 MiB line case above).
     """
     drained(env)
     source = tmp_path / "big.ndjson"
