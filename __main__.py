@@ -17,6 +17,7 @@ from infra.dashboards import SupersetDashboards, SupersetDashboardsArgs
 from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
 from infra.event_tables import EventTables, EventTablesArgs
 from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
+from infra.pipe_health import PipeHealth, PipeHealthArgs
 from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
 from infra.snowflake_access import SnowflakeS3Access, SnowflakeS3AccessArgs
 from infra.snowflake_provider import snowflake_provider
@@ -90,6 +91,16 @@ dashboard_access = DashboardAccess(
         snowflake_provider=snowflake,
     ),
 )
+health = PipeHealth(
+    "pipe-health",
+    PipeHealthArgs(
+        database=database.database,
+        schema=database.schema,
+        dashboard_role=dashboard_access.role_name,
+        loads_after=[database.schema_resource, database.warehouse_resource, ingestion],
+    ),
+    opts=pulumi.ResourceOptions(providers=[snowflake]),
+)
 if config.superset is None:
     pulumi.log.warn(
         "supersetUrl is not set: the Superset dashboards step is left out. To import the dashboards, "
@@ -116,7 +127,7 @@ else:
         ),
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
-        opts=pulumi.ResourceOptions(depends_on=[enriched.view, dashboard_access.user, *dashboard_access.ready]),
+        opts=pulumi.ResourceOptions(depends_on=[enriched.view, health, dashboard_access.user, *dashboard_access.ready]),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)
 

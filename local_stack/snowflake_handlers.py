@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase
 
 from local_stack.dynamic_resources import reveal
 from local_stack.local_cloud import LocalContext, LocalDeployError, Outputs
+from local_stack.snowpipe import load_history
 
 
 def _fqn(inputs: Outputs) -> str:
@@ -146,7 +147,38 @@ def execute(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs
 
 
 def view(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    if "COPY_HISTORY" in inputs["statement"].upper():
+        return _copy_history_view(ctx, inputs)
     ctx.sql(f"CREATE OR REPLACE VIEW {_fqn(inputs)} AS {inputs['statement']}")
+    return _fqn(inputs), _with_fqn(inputs)
+
+
+def _copy_history_view(ctx: LocalContext, inputs: Outputs) -> tuple[str, Outputs]:
+    # fakesnow has no INFORMATION_SCHEMA.COPY_HISTORY and the local Snowpipe,
+    # not Snowflake, keeps the load metadata: the view of the same name and
+    # columns reads the local Snowpipe's load history instead
+    # (local_stack/snowpipe/load_history.py says how each column maps).
+    table = re.search(r"TABLE_NAME\s*=>\s*'([^']+)'", inputs["statement"], re.I)
+    pipe = next(
+        (p for p in ctx.pipes if table and re.search(rf"INTO\s+\S*\b{table.group(1)}\b", p["copy_statement"], re.I)),
+        None,
+    )
+    if pipe is None:
+        raise LocalDeployError(
+            f"view {_fqn(inputs)} reads COPY_HISTORY of {table and table.group(1)}, but no pipe loads that table "
+            "yet: create the pipe first (depends_on)"
+        )
+    for statement in load_history.history_ddl(pipe["database"]):
+        ctx.sql(statement)
+    ctx.sql(
+        load_history.local_pipe_load_history_sql(
+            inputs["statement"],
+            _fqn(inputs),
+            pipe["database"],
+            f"{pipe['database']}.{pipe['schema']}.{pipe['name']}",
+            pipe["stage"]["url"],
+        )
+    )
     return _fqn(inputs), _with_fqn(inputs)
 
 

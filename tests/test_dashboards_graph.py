@@ -50,7 +50,8 @@ def run(key_pair) -> ProgramRun:
 
 def test_import_waits_for_the_view_and_the_dashboard_user(run):
     hook = run.one(SUPERSET_IMPORT)
-    for dependency in (run.one("snowflake:index/view:View"), run.one("snowflake:index/serviceUser:ServiceUser")):
+    views = run.of_type("snowflake:index/view:View")  # ENRICHED_EVENTS and PIPE_LOAD_HISTORY
+    for dependency in (*views, run.one("snowflake:index/serviceUser:ServiceUser")):
         assert dependency.urn in hook.dependencies, f"the Superset import must wait for {dependency.name}"
     grant_urns = {
         r.urn for r in run.of_type("snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 from local_stack.snowpipe.copy_plan import DIALECT
@@ -145,3 +146,60 @@ class RejectedNotification:
     message_id: str
     reason: str
     body_excerpt: str
+
+
+# --------------------------------------------------------------------------
+# PIPE_LOAD_HISTORY, the local stand-in
+#
+# In Snowflake the view reads INFORMATION_SCHEMA.COPY_HISTORY
+# (sql/pipe_load_history.sql). fakesnow has no COPY_HISTORY and this worker,
+# not Snowflake, keeps the load metadata, so locally the view of the same name
+# reads LOCAL_SNOWPIPE.LOAD_HISTORY instead. Its columns and types are taken
+# from the cloud view's own SELECT (each column is cast there), so the
+# dashboard's dataset fits both. Values follow COPY_HISTORY's documentation
+# (https://docs.snowflake.com/en/sql-reference/functions/copy_history):
+# FILE_NAME relative to STAGE_LOCATION, STATUS 'Loaded' / 'Load failed',
+# PIPE_NAME without database and schema.
+_LOCAL_SOURCES = {
+    "FILE_NAME": "SUBSTR(file_path, LENGTH({stage}) + 1)",
+    "STAGE_LOCATION": "{stage}",
+    "LAST_LOAD_TIME": "last_load_time",
+    "ROW_COUNT": "row_count",
+    "FILE_SIZE": "file_size",
+    "STATUS": f"CASE status WHEN '{LOADED}' THEN 'Loaded' ELSE 'Load failed' END",
+    "FIRST_ERROR_MESSAGE": "first_error_message",
+    "FIRST_ERROR_LINE_NUMBER": "first_error_line",
+    "FIRST_ERROR_COLUMN_NAME": "first_error_column",
+    "PIPE_NAME": "SPLIT_PART(pipe_name, '.', 3)",
+}
+
+
+def cloud_view_columns(statement: str) -> list[tuple[str, str]]:
+    """(name, Snowflake type) of each column of the cloud PIPE_LOAD_HISTORY's SELECT."""
+    select = sqlglot.parse_one(statement, read=DIALECT)
+    select = select.expression if isinstance(select, exp.Create) else select
+    columns = []
+    for item in select.expressions:
+        cast = item.this if isinstance(item, exp.Alias) else item
+        if not isinstance(cast, exp.Cast):
+            raise ValueError(f"PIPE_LOAD_HISTORY column {item.sql(DIALECT)} must be cast to its type")
+        columns.append((item.alias_or_name.upper(), cast.to.sql(DIALECT)))
+    return columns
+
+
+def local_pipe_load_history_sql(
+    cloud_statement: str, view: str, history_database: str, pipe_qualified_name: str, stage_url: str
+) -> str:
+    """CREATE VIEW `view` over this worker's load history, with the cloud view's columns and types."""
+    stage = _lit(stage_url)
+    items = []
+    for name, kind in cloud_view_columns(cloud_statement):
+        if name not in _LOCAL_SOURCES:
+            raise ValueError(f"PIPE_LOAD_HISTORY column {name} has no local source in the load history")
+        items.append(f"CAST({_LOCAL_SOURCES[name].format(stage=stage)} AS {kind}) AS {name}")
+    return (
+        f"CREATE OR REPLACE VIEW {view} AS SELECT {', '.join(items)} "
+        f"FROM {history_database}.{HISTORY_SCHEMA}.{HISTORY_TABLE} "
+        f"WHERE pipe_name = {_lit(pipe_qualified_name)} "
+        "AND last_load_time >= DATEADD(HOUR, -24, CURRENT_TIMESTAMP())"
+    )
