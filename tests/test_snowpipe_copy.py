@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 import fakesnow
-import snowflake.connector
 import orjson
 import pytest
+import snowflake.connector
 import sqlglot
 
 from infra import sql_source
