@@ -191,12 +191,14 @@ class PipeWorker:
             timings["load"] = (time.perf_counter() - mark) * 1000
         finally:
             shutil.rmtree(batch_dir, ignore_errors=True)
+        # Committed: remembered before the messages go, so a redelivery after a
+        # failed delete finds every file already loaded.
+        for outcome in outcomes:
+            self.seen.add((outcome.path, outcome.etag))
         mark = time.perf_counter()
         # Only now is every file of every message durable in fakesnow.
         self._delete(received.receipts)
         timings["delete"] = (time.perf_counter() - mark) * 1000
-        for outcome in outcomes:
-            self.seen.add((outcome.path, outcome.etag))
         self._report(outcomes, received.started, timings)
         if self.notifier is not None:
             self.notifier.publish([o for o in outcomes if o.status == LOAD_FAILED])
