@@ -97,7 +97,7 @@ health = PipeHealth(
         database=database.database,
         schema=database.schema,
         dashboard_role=dashboard_access.role_name,
-        loads_after=[database.schema_resource, database.warehouse_resource, ingestion],
+        loads_after=[database.schema_resource, database.warehouse_resource, tables.tables["ECOMMERCE_EVENTS"]],
     ),
     opts=pulumi.ResourceOptions(providers=[snowflake]),
 )

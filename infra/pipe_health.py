@@ -36,7 +36,7 @@ class PipeHealthArgs:
     dashboard_role: pulumi.Input[str]
     """Account role of the dashboards; gets SELECT on the view."""
     loads_after: list[pulumi.Resource]
-    """What must exist first: the schema, the pipe whose loads the view reports, the warehouse."""
+    """What must exist first: the schema, the warehouse and the table whose loads the view reports."""
 
 
 class PipeHealth(pulumi.ComponentResource):

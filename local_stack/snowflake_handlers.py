@@ -158,27 +158,20 @@ def _copy_history_view(ctx: LocalContext, inputs: Outputs) -> tuple[str, Outputs
     # not Snowflake, keeps the load metadata: the view of the same name and
     # columns reads the local Snowpipe's load history instead
     # (local_stack/snowpipe/load_history.py says how each column maps).
-    table = re.search(r"TABLE_NAME\s*=>\s*'([^']+)'", inputs["statement"], re.I)
-    pipe = next(
-        (p for p in ctx.pipes if table and re.search(rf"INTO\s+\S*\b{table.group(1)}\b", p["copy_statement"], re.I)),
-        None,
-    )
-    if pipe is None:
+    found = re.search(r"TABLE_NAME\s*=>\s*'([^']+)'", inputs["statement"], re.I)
+    if found is None:
+        raise LocalDeployError(f"view {_fqn(inputs)} reads COPY_HISTORY without TABLE_NAME => '<table>'")
+    # Like Snowflake, an unqualified name resolves in the view's own database and schema.
+    table = f"{inputs['database']}.{inputs['schema']}.{found.group(1)}".upper()
+    try:
+        ctx.sql(f"DESCRIBE TABLE {table}")
+    except Exception as err:
         raise LocalDeployError(
-            f"view {_fqn(inputs)} reads COPY_HISTORY of {table and table.group(1)}, but no pipe loads that table "
-            "yet: create the pipe first (depends_on)"
-        )
-    for statement in load_history.history_ddl(pipe["database"]):
+            f"view {_fqn(inputs)} reads COPY_HISTORY of {table}, which does not exist: create the table first"
+        ) from err
+    for statement in load_history.history_ddl(inputs["database"]):
         ctx.sql(statement)
-    ctx.sql(
-        load_history.local_pipe_load_history_sql(
-            inputs["statement"],
-            _fqn(inputs),
-            pipe["database"],
-            f"{pipe['database']}.{pipe['schema']}.{pipe['name']}",
-            pipe["stage"]["url"],
-        )
-    )
+    ctx.sql(load_history.local_pipe_load_history_sql(inputs["statement"], _fqn(inputs), inputs["database"], table))
     return _fqn(inputs), _with_fqn(inputs)
 
 

@@ -45,8 +45,8 @@ def test_view_reads_copy_history_of_the_events_table_for_24_hours(run):
         "START_TIME": "DATEADD(HOUR, -24, CURRENT_TIMESTAMP())",
     }, arguments
     assert reveal(view.outputs)["name"] == "PIPE_LOAD_HISTORY"
-    pipe = run.one("snowflake:index/pipe:Pipe")
-    assert pipe.urn in view.dependencies, "the view reports the pipe's loads: it waits for the pipe"
+    table = run.named("tables-ecommerce_events")
+    assert table.urn in view.dependencies, "the view reports the table's loads: it waits for the table"
 
 
 def test_dashboard_role_may_select_the_view(run):
@@ -76,12 +76,13 @@ def test_local_view_has_the_cloud_views_columns_and_types(tmp_path):
             cursor.execute(ddl)
         cursor.execute(
             load_history.local_pipe_load_history_sql(
-                statement, "DB.ANALYTICS.PIPE_LOAD_HISTORY", "DB", "DB.ANALYTICS.P", "s3://b/events/"
+                statement, "DB.ANALYTICS.PIPE_LOAD_HISTORY", "DB", "DB.ANALYTICS.ECOMMERCE_EVENTS"
             )
         )
         cursor.execute(
             "INSERT INTO DB.LOCAL_SNOWPIPE.LOAD_HISTORY VALUES ('DB.ANALYTICS.P', 's3://b/events/x/a.json', 'e', 10, "
-            "'LOAD_FAILED', 0, 3, 'QUANTITY', 'Numeric value ''x'' is not recognized', CURRENT_TIMESTAMP(), 0)"
+            "'LOAD_FAILED', 0, 3, 'QUANTITY', 'Numeric value ''x'' is not recognized', CURRENT_TIMESTAMP(), 0, "
+            "'s3://b/events/', 'DB.ANALYTICS.ECOMMERCE_EVENTS')"
         )
         cursor.execute("DESCRIBE VIEW DB.ANALYTICS.PIPE_LOAD_HISTORY")
         described = [(row[0], row[1]) for row in cursor.fetchall()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from local_stack.snowpipe.copy_plan import DIALECT
+from local_stack.snowpipe.copy_plan import DIALECT, parse_copy_target
 from local_stack.snowpipe.pipes import PipeSpec
 from local_stack.snowpipe.record_checks import RecordError
 
@@ -46,7 +47,9 @@ def history_ddl(database: str) -> list[str]:
             first_error_column VARCHAR,
             first_error_message VARCHAR,
             last_load_time TIMESTAMP_LTZ NOT NULL,
-            load_ms NUMBER(38, 0)
+            load_ms NUMBER(38, 0),
+            stage_location VARCHAR NOT NULL,
+            table_name VARCHAR NOT NULL
         )""",
         # Messages on a pipe's queue that are not S3 event notifications.
         # Snowflake ignores them; recording them makes `make local-status`
@@ -87,7 +90,14 @@ _HISTORY_COLUMNS = (
     ("first_error_message", "VARCHAR"),
     ("last_load_time", "TIMESTAMP_LTZ"),
     ("load_ms", "NUMBER(38, 0)"),
+    ("stage_location", "VARCHAR"),
+    ("table_name", "VARCHAR"),
 )
+
+
+@functools.cache
+def _target_table(copy_statement: str) -> str:
+    return parse_copy_target(copy_statement).upper()
 
 
 def history_record(pipe: PipeSpec, outcome: FileOutcome) -> dict[str, Any]:
@@ -105,6 +115,8 @@ def history_record(pipe: PipeSpec, outcome: FileOutcome) -> dict[str, Any]:
         "first_error_message": error.reason if error else None,
         "last_load_time": outcome.scan_time,
         "load_ms": outcome.load_ms,
+        "stage_location": pipe.stage_url,
+        "table_name": _target_table(pipe.copy_statement),
     }
     return {k: v for k, v in values.items() if v is not None}
 
@@ -161,8 +173,8 @@ class RejectedNotification:
 # FILE_NAME relative to STAGE_LOCATION, STATUS 'Loaded' / 'Load failed',
 # PIPE_NAME without database and schema.
 _LOCAL_SOURCES = {
-    "FILE_NAME": "SUBSTR(file_path, LENGTH({stage}) + 1)",
-    "STAGE_LOCATION": "{stage}",
+    "FILE_NAME": "SUBSTR(file_path, LENGTH(stage_location) + 1)",
+    "STAGE_LOCATION": "stage_location",
     "LAST_LOAD_TIME": "last_load_time",
     "ROW_COUNT": "row_count",
     "FILE_SIZE": "file_size",
@@ -187,19 +199,16 @@ def cloud_view_columns(statement: str) -> list[tuple[str, str]]:
     return columns
 
 
-def local_pipe_load_history_sql(
-    cloud_statement: str, view: str, history_database: str, pipe_qualified_name: str, stage_url: str
-) -> str:
-    """CREATE VIEW `view` over this worker's load history, with the cloud view's columns and types."""
-    stage = _lit(stage_url)
+def local_pipe_load_history_sql(cloud_statement: str, view: str, history_database: str, table: str) -> str:
+    """CREATE VIEW `view` over this worker's load history of `table`, with the cloud view's columns and types."""
     items = []
     for name, kind in cloud_view_columns(cloud_statement):
         if name not in _LOCAL_SOURCES:
             raise ValueError(f"PIPE_LOAD_HISTORY column {name} has no local source in the load history")
-        items.append(f"CAST({_LOCAL_SOURCES[name].format(stage=stage)} AS {kind}) AS {name}")
+        items.append(f"CAST({_LOCAL_SOURCES[name]} AS {kind}) AS {name}")
     return (
         f"CREATE OR REPLACE VIEW {view} AS SELECT {', '.join(items)} "
         f"FROM {history_database}.{HISTORY_SCHEMA}.{HISTORY_TABLE} "
-        f"WHERE pipe_name = {_lit(pipe_qualified_name)} "
+        f"WHERE table_name = {_lit(table.upper())} "
         "AND last_load_time >= DATEADD(HOUR, -24, CURRENT_TIMESTAMP())"
     )
