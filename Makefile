@@ -14,7 +14,7 @@ export MOTO_PORT ?= 0
 export SNOWFLAKE_PORT ?= 0
 export SUPERSET_PORT ?= 8088
 
-.PHONY: setup superset-setup browser demo local-up local-status local-down test test-fast lint bench clean
+.PHONY: setup superset-setup browser demo local-up local-status local-destroy local-down smoke test test-fast lint bench clean
 
 setup: $(VENV_STAMP)
 
@@ -26,8 +26,8 @@ $(VENV_STAMP): requirements.txt
 
 # Superset lives in its own venv (.local/superset-venv); cached after the first run.
 superset-setup: setup
-	$(PY) -m local_stack.superset_server install
-	$(PY) -m local_stack.superset_server bootstrap
+	$(PY) -m local_stack.cli superset install
+	$(PY) -m local_stack.cli superset bootstrap
 
 # Headless Chromium for the browser test (Debian packages; needs root or sudo).
 browser:
@@ -49,15 +49,23 @@ local-up: setup
 local-status: setup
 	@$(PY) -m local_stack.cli status
 
+# Like `pulumi destroy`: deletes what the local deploy created; `local-down` then stops the emulators.
+local-destroy: setup
+	@$(PY) -m local_stack.cli destroy
+
 local-down:
 	@$(PY) -m local_stack.cli down
+
+# Prove a stack end to end: the local one, or a real one with STACK=<name> (after `pulumi up`).
+smoke: setup
+	$(PY) -m smoke $(if $(STACK),--stack "$(STACK)")
 
 test: setup superset-setup browser lint
 	$(PY) -m pytest
 
 # Unit and mock-runtime tests only (no emulators, Superset or browser): seconds.
 test-fast: setup
-	$(PY) -m pytest -m "not e2e"
+	$(PY) -m pytest -m "not e2e and not cloud"
 
 lint: setup
 	.venv/bin/ruff check .

@@ -1,34 +1,45 @@
 """Real-time ecommerce analytics POC, as one Pulumi dependency graph.
 
     producers ──► raw events bucket (S3) ──notification──► Snowpipe ──► ECOMMERCE_EVENTS
-                       ▲                                       │          PRODUCTS, CUSTOMERS
+                       ▲                                       │          PRODUCTS, CUSTOMERS (seeded)
         Snowflake access (integration ⇄ IAM role)              ▼
-                                                   ENRICHED_EVENTS view ──► dashboards
+                                                   ENRICHED_EVENTS view ──► dashboard access ──► dashboards
 
-Each line below builds one box of that drawing from the previous boxes' outputs.
+Around it: every file the pipe skips is published to an SNS topic (error
+notifications), and a resource monitor caps the warehouse's monthly credits.
+The rules the graph must keep are policy/ (CrossGuard), checked on preview.
+
+Each statement below builds one box of that drawing from the previous boxes.
 """
 
 import pulumi
 
 from infra.analytics_database import AnalyticsDatabase, AnalyticsDatabaseArgs
 from infra.config import load_config
+from infra.cost_guard import CostGuard, CostGuardArgs
 from infra.dashboard_access import DashboardAccess, DashboardAccessArgs
 from infra.dashboards import SupersetDashboards, SupersetDashboardsArgs
 from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
+from infra.error_notifications import ErrorNotifications, ErrorNotificationsArgs
 from infra.event_tables import EventTables, EventTablesArgs
 from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
-from infra.pipe_health import PipeHealth, PipeHealthArgs
+from infra.pipe_health import PipeHealth, PipeHealthArgs, PipeHealthReader, PipeHealthReaderArgs
 from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
+from infra.reference_data import ReferenceData, ReferenceDataArgs
 from infra.snowflake_access import SnowflakeS3Access, SnowflakeS3AccessArgs
-from infra.snowflake_provider import snowflake_provider
+from infra.snowflake_provider import admin_provider, warehouse_session_provider
 
 config = load_config()  # stops here, before any resource, if the stack config is bad
-names = config.namespace
-snowflake = snowflake_provider(role=config.snowflake_admin_role, warehouse=config.warehouse)
+admin = pulumi.ResourceOptions(providers=[admin_provider(role=config.snowflake_admin_role)])
+# Raw data and tables cannot be recreated: production stacks protect them.
+stateful = pulumi.ResourceOptions(protect=config.protect_stateful)
 
 landing = RawEventsBucket(
     "raw-events",
-    RawEventsBucketArgs(config.bucket_name, config.events_prefix, config.force_destroy),
+    RawEventsBucketArgs(
+        bucket_name=config.bucket_name, events_prefix=config.events_prefix, force_destroy=config.force_destroy
+    ),
+    opts=stateful,
 )
 access = SnowflakeS3Access(
     "snowflake-access",
@@ -39,67 +50,64 @@ access = SnowflakeS3Access(
         integration_name=config.storage_integration,
         role_name=config.iam_role_name,
         propagation_seconds=config.iam_propagation_seconds,
-        snowflake_provider=snowflake,
     ),
+    opts=admin,
+)
+cost_guard = CostGuard(
+    "cost-guard",
+    CostGuardArgs(monitor_name=config.resource_monitor, monthly_credit_quota=config.monthly_credit_quota),
+    opts=admin,
 )
 database = AnalyticsDatabase(
     "analytics",
     AnalyticsDatabaseArgs(
-        config.database,
-        config.schema,
-        config.warehouse,
-        config.warehouse_size,
-        snowflake,
+        path=config.schema_path,
+        warehouse=config.warehouse,
+        warehouse_size=config.warehouse_size,
+        resource_monitor=cost_guard.monitor_name,
     ),
+    opts=admin,
 )
-tables = EventTables(
-    "tables",
-    EventTablesArgs(database.database, database.schema, names, snowflake),
-    opts=pulumi.ResourceOptions(depends_on=[database.schema_resource]),
+# Statements that need a warehouse run in sessions of the POC warehouse (see infra/snowflake_provider.py).
+on_warehouse = pulumi.ResourceOptions(
+    providers=[warehouse_session_provider(role=config.snowflake_admin_role, warehouse=database.warehouse)]
+)
+tables = EventTables("tables", EventTablesArgs(database=database), opts=pulumi.ResourceOptions.merge(admin, stateful))
+ReferenceData("reference-data", ReferenceDataArgs(tables=tables, path=config.schema_path), opts=on_warehouse)
+errors = ErrorNotifications(
+    "pipe-errors",
+    ErrorNotificationsArgs(
+        integration_name=config.error_integration,
+        role_name=config.error_role_name,
+        propagation_seconds=config.iam_propagation_seconds,
+        email=config.error_notification_email,
+    ),
+    opts=admin,
 )
 ingestion = EventsIngestion(
     "ingestion",
-    EventsIngestionArgs(
-        bucket=landing,
-        access=access,
-        database=database.database,
-        schema=database.schema,
-        namespace=names,
-        target_table=tables.tables["ECOMMERCE_EVENTS"],
-        snowflake_provider=snowflake,
-    ),
+    EventsIngestionArgs(bucket=landing, access=access, database=database, tables=tables, errors=errors),
+    opts=admin,
 )
-enriched = EnrichedEvents(
-    "enriched-events",
-    EnrichedEventsArgs(
-        names,
-        database.schema_resource,
-        tables.tables,
-        database.warehouse_resource,
-        snowflake,
-    ),
-)
+enriched = EnrichedEvents("enriched-events", EnrichedEventsArgs(database=database, tables=tables), opts=on_warehouse)
 dashboard_access = DashboardAccess(
     "dashboard-access",
     DashboardAccessArgs(
-        namespace=names,
         database=database,
-        view=enriched.view,
+        view=enriched,
         role_name=config.dashboard_role,
         user_name=config.dashboard_user,
         public_key=config.dashboard_user_public_key,
-        snowflake_provider=snowflake,
     ),
+    opts=admin,
 )
 health = PipeHealth(
     "pipe-health",
-    PipeHealthArgs(
-        database=database.database,
-        schema=database.schema,
-        dashboard_role=dashboard_access.role_name,
-        loads_after=[database.schema_resource, database.warehouse_resource, tables.tables["ECOMMERCE_EVENTS"]],
-    ),
-    opts=pulumi.ResourceOptions(providers=[snowflake]),
+    PipeHealthArgs(database=database.database, schema=database.schema, loads_after=[database, tables]),
+    opts=on_warehouse,
+)
+health_reader = PipeHealthReader(
+    "pipe-health-reader", PipeHealthReaderArgs(view=health, role_name=dashboard_access.role_name), opts=admin
 )
 if config.superset is None:
     pulumi.log.warn(
@@ -107,27 +115,24 @@ if config.superset is None:
         "set ecommerce-analytics:supersetUrl (see README, 'Dashboards')"
     )
 else:
-    superset = config.superset
     dashboards = SupersetDashboards(
         "dashboards",
         SupersetDashboardsArgs(
-            superset_url=superset.url,
-            superset_username=superset.username,
-            superset_password=superset.password,
-            snowflake_account=superset.snowflake_account,
+            superset_url=config.superset.url,
+            superset_username=config.superset.username,
+            superset_password=config.superset.password,
+            snowflake_account=config.superset.snowflake_account,
             snowflake_user=dashboard_access.user_name,
             snowflake_role=dashboard_access.role_name,
             snowflake_warehouse=database.warehouse,
             snowflake_database=database.database,
             snowflake_schema=database.schema,
-            snowflake_private_key=superset.private_key,
-            snowflake_private_key_passphrase=superset.private_key_passphrase,
-            snowflake_password=superset.snowflake_password,
-            emulator=superset.snowflake_emulator,
+            snowflake_private_key=config.superset.private_key,
+            snowflake_private_key_passphrase=config.superset.private_key_passphrase,
         ),
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
-        opts=pulumi.ResourceOptions(depends_on=[enriched.view, health, dashboard_access.user, *dashboard_access.ready]),
+        opts=pulumi.ResourceOptions(depends_on=[enriched, dashboard_access, health, health_reader]),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)
 
@@ -141,6 +146,9 @@ pulumi.export("storage_integration", access.integration_name)
 pulumi.export("stage", ingestion.stage)
 pulumi.export("pipe", ingestion.pipe)
 pulumi.export("notification_channel", ingestion.notification_channel)
+pulumi.export("error_topic_arn", errors.topic_arn)
+pulumi.export("error_integration", errors.integration_name)
+pulumi.export("resource_monitor", cost_guard.monitor_name)
 pulumi.export("database", database.database)
 pulumi.export("schema", database.schema)
 pulumi.export("warehouse", database.warehouse)

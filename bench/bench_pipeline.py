@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from local_stack import endpoints as local_endpoints  # noqa: E402
 from local_stack import producer  # noqa: E402
+from local_stack import state as local_state  # noqa: E402
 from local_stack.harness import (  # noqa: E402
     local_env,
     start_worker,
@@ -269,10 +270,10 @@ def startup(scratch: Path) -> dict:
                    capture_output=True)  # fmt: skip
     up_done = time.perf_counter()
     try:
-        endpoints = local_endpoints.read(state_dir)
+        endpoints = local_state.read_endpoints(state_dir)
         s3 = local_endpoints.aws_client(endpoints, "s3")
-        key = f"{endpoints['events_prefix']}startup/first.ndjson.gz"
-        s3.put_object(Bucket=endpoints["bucket"], Key=key, Body=producer.ndjson_gz(producer.generate_events(1, seed=3)))
+        key = f"{endpoints.events_prefix}startup/first.ndjson.gz"
+        s3.put_object(Bucket=endpoints.bucket, Key=key, Body=producer.ndjson_gz(producer.generate_events(1, seed=3)))
         with local_endpoints.connect_snowflake(endpoints, user="bench") as connection:
             cursor = connection.cursor()
             wait_until(

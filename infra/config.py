@@ -8,15 +8,18 @@ declared, with one message listing every problem, the key and the fix.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 import re
 from dataclasses import dataclass
 
 import pulumi
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from infra.dashboards import EmulatorEndpoint
-from infra.sql_source import Namespace
+from infra.sql_source import SchemaPath
 
 PROJECT_NAMESPACE = "ecommerce-analytics"
 
@@ -38,6 +41,8 @@ _SNOWFLAKE_IDENTIFIER = re.compile(r"^[A-Z][A-Z0-9_]{0,200}$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX_CHARS = re.compile(r"^[A-Za-z0-9!_.*'()/=-]+$")
 _IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# What SNS accepts as an email endpoint, roughly: one @, a dotted domain, no spaces.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ConfigError(pulumi.RunError):
@@ -50,10 +55,8 @@ class SupersetConfig:
     username: str
     password: pulumi.Output[str]
     snowflake_account: str  # ORGNAME-ACCOUNTNAME, for the connection URI
-    private_key: pulumi.Output[str] | None  # key-pair auth of the dashboard user (cloud)
+    private_key: pulumi.Output[str]  # key-pair auth of the dashboard user
     private_key_passphrase: pulumi.Output[str] | None
-    snowflake_emulator: EmulatorEndpoint | None  # set only by the local stack
-    snowflake_password: pulumi.Output[str] | None  # password auth, for the local emulator only
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,13 @@ class PocConfig:
     iam_propagation_seconds: int
     dashboard_user_public_key: str | None
     superset: SupersetConfig | None
+    error_notification_email: str | None  # None: no email subscription
+    monthly_credit_quota: int
+
+    @property
+    def protect_stateful(self) -> bool:
+        """Production stacks keep the bucket and tables from `pulumi destroy`."""
+        return self.stack.startswith("prod")
 
     @property
     def database(self) -> str:
@@ -86,6 +96,18 @@ class PocConfig:
         return f"{self.snowflake_name_prefix}_EVENTS_S3"
 
     @property
+    def error_integration(self) -> str:
+        return f"{self.snowflake_name_prefix}_PIPE_ERRORS"
+
+    @property
+    def error_role_name(self) -> str:
+        return f"{self.iam_role_name[:60]}-sns"
+
+    @property
+    def resource_monitor(self) -> str:
+        return f"{self.snowflake_name_prefix}_WH_MONITOR"
+
+    @property
     def dashboard_role(self) -> str:
         return f"{self.snowflake_name_prefix}_DASHBOARD_READER"
 
@@ -94,8 +116,8 @@ class PocConfig:
         return f"{self.snowflake_name_prefix}_DASHBOARD"
 
     @property
-    def namespace(self) -> Namespace:
-        return Namespace(self.database, self.schema)
+    def schema_path(self) -> SchemaPath:
+        return SchemaPath(self.database, self.schema)
 
 
 def bucket_name_problem(name: str) -> str | None:
@@ -239,16 +261,19 @@ def load_config() -> PocConfig:
 
     public_key = read.project.get("dashboardUserPublicKey")
     if public_key:
-        public_key = _strip_pem(public_key)
-        if not re.fullmatch(r"MII[A-Za-z0-9+/=]{100,}", public_key):
-            read.fail(
-                f"{ns}:dashboardUserPublicKey",
-                "is not an RSA public key: set the base64 body of rsa_key.pub "
-                "(`openssl rsa -in rsa_key.p8 -pubout`), with or without the PEM header lines",
-            )
+        public_key, problem = rsa_public_key_body(public_key)
+        if problem:
+            read.fail(f"{ns}:dashboardUserPublicKey", problem)
+
+    email = read.project.get("errorNotificationEmail") or None
+    if email and not _EMAIL.match(email):
+        read.fail(
+            f"{ns}:errorNotificationEmail",
+            f"'{email}' is not an email address such as data-team@example.com; or unset it for no subscription",
+        )
 
     superset = _superset_config(read)
-    if superset and superset.private_key is not None and not public_key:
+    if superset and not public_key:
         read.fail(
             f"{ns}:dashboardUserPublicKey",
             "is required when Superset logs in with dashboardUserPrivateKey: set the matching public key",
@@ -268,6 +293,8 @@ def load_config() -> PocConfig:
         iam_propagation_seconds=read.integer("iamPropagationSeconds", 0, 600),
         dashboard_user_public_key=public_key or None,
         superset=superset,
+        error_notification_email=email,
+        monthly_credit_quota=read.integer("monthlyCreditQuota", 1, 1_000_000),
     )
     if read.problems:
         raise ConfigError(
@@ -298,14 +325,8 @@ def _superset_config(read: _Reader) -> SupersetConfig | None:
             "ORGNAME-ACCOUNTNAME, or export SNOWFLAKE_ORGANIZATION_NAME and SNOWFLAKE_ACCOUNT_NAME",
         )
 
-    endpoint = None
-    host = read.project.get("supersetSnowflakeHost")
-    if host:
-        port = read.integer("supersetSnowflakePort", 1, 65535)
-        endpoint = EmulatorEndpoint(host, port, read.project.get("supersetSnowflakeProtocol") or "https")
     private_key = read.project.get_secret("dashboardUserPrivateKey")
-    snowflake_password = read.project.get_secret("supersetSnowflakePassword")
-    if private_key is None and snowflake_password is None:
+    if private_key is None:
         read.fail(
             f"{ns}:dashboardUserPrivateKey",
             "is required when supersetUrl is set: Superset logs in as the dashboard user with this key "
@@ -316,10 +337,8 @@ def _superset_config(read: _Reader) -> SupersetConfig | None:
         username=read.require("supersetUsername"),
         password=password if password is not None else pulumi.Output.secret(""),
         snowflake_account=account or "",
-        private_key=private_key,
+        private_key=private_key if private_key is not None else pulumi.Output.secret(""),
         private_key_passphrase=read.project.get_secret("dashboardUserPrivateKeyPassphrase"),
-        snowflake_emulator=endpoint,
-        snowflake_password=snowflake_password,
     )
 
 
@@ -330,6 +349,26 @@ def _account_from_environment() -> str | None:
     return f"{organization}-{account}" if organization and account else None
 
 
-def _strip_pem(key: str) -> str:
+def rsa_public_key_body(key: str) -> tuple[str, str | None]:
+    """The base64 body Snowflake's RSA_PUBLIC_KEY takes, and why the key would be refused (or None).
+
+    Accepts the PEM file (header lines or not). The key is parsed with
+    `cryptography`: it must be an RSA public key of at least 2048 bits, the
+    minimum of Snowflake's key-pair authentication (docs.snowflake.com,
+    "Key-pair authentication and key-pair rotation").
+    """
     lines = [line.strip() for line in key.strip().splitlines()]
-    return "".join(line for line in lines if line and not line.startswith("-----"))
+    body = "".join(line for line in lines if line and not line.startswith("-----"))
+    how = (
+        "set the base64 body of rsa_key.pub (`openssl rsa -in rsa_key.p8 -pubout`), "
+        "with or without the PEM header lines"
+    )
+    try:
+        loaded = serialization.load_der_public_key(base64.b64decode(body, validate=True))
+    except (ValueError, UnsupportedAlgorithm):  # binascii.Error is a ValueError
+        return body, f"is not an RSA public key: {how}"
+    if not isinstance(loaded, rsa.RSAPublicKey):
+        return body, f"is a public key but not RSA, the only kind Snowflake's key-pair authentication takes: {how}"
+    if loaded.key_size < 2048:
+        return body, f"is a {loaded.key_size}-bit RSA key; Snowflake needs 2048 bits or more: generate a new pair"
+    return body, None

@@ -8,16 +8,14 @@ import pulumi
 import pulumi_snowflake as snowflake
 
 from infra.analytics_database import AnalyticsDatabase
-from infra.sql_source import Namespace
+from infra.enriched_events import EnrichedEvents
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DashboardAccessArgs:
-    namespace: Namespace
-    """Database and schema the role may read."""
     database: AnalyticsDatabase
     """Database, schema and warehouse the role gets USAGE on."""
-    view: snowflake.View
+    view: EnrichedEvents
     """The only object the role may SELECT from."""
     role_name: str
     """Account role for dashboard readers."""
@@ -25,24 +23,17 @@ class DashboardAccessArgs:
     """Service user the dashboard tool logs in as."""
     public_key: str | None
     """RSA public key of the service user (None: set it later)."""
-    snowflake_provider: snowflake.Provider
-    """Provider the resources are created with."""
 
 
 class DashboardAccess(pulumi.ComponentResource):
-    role: snowflake.AccountRole
-    user: snowflake.ServiceUser
+    """Depend on the component: its grants and the user's role membership are what make a login work."""
+
     role_name: pulumi.Output[str]
     user_name: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        args: DashboardAccessArgs,
-        opts: pulumi.ResourceOptions | None = None,
-    ):
+    def __init__(self, name: str, args: DashboardAccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecommerce:dashboards:DashboardAccess", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.snowflake_provider)
+        child = pulumi.ResourceOptions(parent=self)
         db = args.database
 
         role = snowflake.AccountRole(
@@ -70,29 +61,22 @@ class DashboardAccess(pulumi.ComponentResource):
                 },
             ),
         }
-        grants = [
+        for suffix, (privilege, target) in privileges.items():
             snowflake.GrantPrivilegesToAccountRole(
                 f"{name}-{suffix}", account_role_name=role.name, privileges=[privilege], **target, opts=child
             )
-            for suffix, (privilege, target) in privileges.items()
-        ]
         user = snowflake.ServiceUser(
             f"{name}-user",
             name=args.user_name,
             comment="Dashboard tool (Superset); key-pair authentication only",
             default_role=role.name,
             default_warehouse=db.warehouse,
-            default_namespace=f"{args.namespace.database}.{args.namespace.schema}",
+            default_namespace=f"{db.path.database}.{db.path.schema}",
             rsa_public_key=args.public_key,
             opts=child,
         )
-        membership = snowflake.GrantAccountRole(
-            f"{name}-user-role", role_name=role.name, user_name=user.name, opts=child
-        )
+        snowflake.GrantAccountRole(f"{name}-user-role", role_name=role.name, user_name=user.name, opts=child)
 
-        self.role = role
-        self.user = user
-        self.ready = [membership, *grants]
         self.role_name = role.name
         self.user_name = user.name
         self.register_outputs({"role": role.name, "user": user.name})

@@ -17,19 +17,7 @@ import pulumi
 from infra.superset_import import SupersetAssetsImport, read_asset_files
 
 
-@dataclass
-class EmulatorEndpoint:
-    """Where a local Snowflake emulator (fakesnow) listens; only the local stack sets one."""
-
-    host: str
-    """Host of the emulator, e.g. 127.0.0.1."""
-    port: int
-    """TCP port of the emulator."""
-    protocol: str = "http"
-    """Protocol the Snowflake driver uses to reach it."""
-
-
-@dataclass
+@dataclass(kw_only=True)
 class SupersetDashboardsArgs:
     superset_url: pulumi.Input[str]
     """Base URL of the Superset that receives the assets (config supersetUrl)."""
@@ -49,14 +37,10 @@ class SupersetDashboardsArgs:
     """Database holding the ENRICHED_EVENTS view (also the dataset's catalog)."""
     snowflake_schema: pulumi.Input[str]
     """Schema holding the ENRICHED_EVENTS view."""
-    snowflake_private_key: pulumi.Input[str] | None = None
-    """PEM private key of the dashboard user (key-pair auth, secret); the cloud stack's way in."""
+    snowflake_private_key: pulumi.Input[str]
+    """PEM private key of the dashboard user (key-pair auth, secret)."""
     snowflake_private_key_passphrase: pulumi.Input[str] | None = None
     """Passphrase of an encrypted private key (secret); None for an unencrypted key."""
-    snowflake_password: pulumi.Input[str] | None = None
-    """Password auth instead of a key (secret); for a local emulator, which accepts any password."""
-    emulator: EmulatorEndpoint | None = None
-    """Point Superset's Snowflake driver at a local emulator instead of snowflakecomputing.com."""
     asset_files: Mapping[str, str] | None = None
     """Bundle files (path -> YAML); None reads superset_assets/ from the repository."""
 
@@ -70,10 +54,6 @@ class SupersetDashboards(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SupersetDashboardsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecommerce:dashboards:SupersetDashboards", name, None, opts)
-        if args.snowflake_private_key is None and args.snowflake_password is None:
-            raise ValueError(
-                f"SupersetDashboards {name}: give snowflake_private_key (key-pair auth) or snowflake_password"
-            )
         connection: dict[str, Any] = {
             "account": args.snowflake_account,
             "user": args.snowflake_user,
@@ -82,8 +62,6 @@ class SupersetDashboards(pulumi.ComponentResource):
             "database": args.snowflake_database,
             "schema": args.snowflake_schema,
         }
-        if args.emulator is not None:
-            connection.update(host=args.emulator.host, port=args.emulator.port, protocol=args.emulator.protocol)
         # depends_on on a component does not make its children wait: hand the
         # caller's list to the import itself.
         depends_on = opts.depends_on if opts is not None else None
@@ -95,7 +73,6 @@ class SupersetDashboards(pulumi.ComponentResource):
             connection=connection,
             private_key=args.snowflake_private_key,
             private_key_passphrase=args.snowflake_private_key_passphrase,
-            database_password=args.snowflake_password,
             asset_files=args.asset_files if args.asset_files is not None else read_asset_files(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )

@@ -33,17 +33,20 @@ class PipeHealthArgs:
     """Database of the view (its INFORMATION_SCHEMA holds the copy history)."""
     schema: pulumi.Input[str]
     """Schema of the view, next to the table it reports on."""
-    dashboard_role: pulumi.Input[str]
-    """Account role of the dashboards; gets SELECT on the view."""
     loads_after: list[pulumi.Resource]
-    """What must exist first: the schema, the warehouse and the table whose loads the view reports."""
+    """What must exist first: the database (schema, warehouse) and the tables whose loads the view reports."""
 
 
 class PipeHealth(pulumi.ComponentResource):
-    """PIPE_LOAD_HISTORY: files loaded or skipped in the last 24 hours, for the dashboard's health charts."""
+    """PIPE_LOAD_HISTORY: files loaded or skipped in the last 24 hours, for the dashboard's health charts.
+
+    Give it the warehouse-session provider: Snowflake reads a view back with a warehouse.
+    """
 
     view_name: pulumi.Output[str]
     fully_qualified_name: pulumi.Output[str]
+    database: pulumi.Output[str]
+    schema: pulumi.Output[str]
 
     def __init__(self, name: str, args: PipeHealthArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecommerce:analytics:PipeHealth", name, None, opts)
@@ -57,16 +60,35 @@ class PipeHealth(pulumi.ComponentResource):
             comment="Declared in sql/pipe_load_history.sql",
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.loads_after),
         )
+        self.view_name = view.name
+        self.database = view.database
+        self.schema = view.schema
+        self.fully_qualified_name = view.fully_qualified_name
+        self.register_outputs({"view_name": self.view_name})
+
+
+@dataclass(kw_only=True)
+class PipeHealthReaderArgs:
+    view: PipeHealth
+    """The PIPE_LOAD_HISTORY view."""
+    role_name: pulumi.Input[str]
+    """Account role of the dashboards; gets SELECT on the view."""
+
+
+class PipeHealthReader(pulumi.ComponentResource):
+    """SELECT on PIPE_LOAD_HISTORY for the dashboard role. Give it the admin provider (grants)."""
+
+    def __init__(self, name: str, args: PipeHealthReaderArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ecommerce:analytics:PipeHealthReader", name, None, opts)
+        view = args.view
         grant = snowflake.GrantPrivilegesToAccountRole(
             f"{name}-select",
-            account_role_name=args.dashboard_role,
+            account_role_name=args.role_name,
             privileges=["SELECT"],
             on_schema_object={
                 "object_type": "VIEW",
-                "object_name": pulumi.Output.concat(args.database, ".", args.schema, ".", view.name),
+                "object_name": pulumi.Output.concat(view.database, ".", view.schema, ".", view.view_name),
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.view_name = view.name
-        self.fully_qualified_name = view.fully_qualified_name
-        self.register_outputs({"view_name": self.view_name, "select_grant": grant.id})
+        self.register_outputs({"grant": grant.id})

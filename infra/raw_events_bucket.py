@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RawEventsBucketArgs:
     bucket_name: str | None
     """Exact bucket name, or None to let Pulumi generate a unique one."""

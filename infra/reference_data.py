@@ -1,4 +1,4 @@
-"""Sample products and customers shipped in reference_data/, as seed statements.
+"""Sample products and customers shipped in reference_data/, seeded into their tables.
 
 Each CSV's header must name exactly the columns sql/table_ddl.sql declares for
 its table, so the seed cannot drift from the schema unnoticed. Values are
@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import pulumi
+import pulumi_snowflake as snowflake
 import sqlglot
 from sqlglot import exp
 
-from infra.sql_source import DIALECT, TableSpec
+from infra import sql_source
+from infra.event_tables import EventTables
+from infra.sql_source import DIALECT, SchemaPath, TableSpec
 
 REFERENCE_DATA_DIR = Path(__file__).resolve().parent.parent / "reference_data"
 
@@ -82,3 +86,32 @@ def seed_statement(seed: SeedFile, table: TableSpec, qualified_table: str) -> st
     statement = insert.sql(DIALECT)
     sqlglot.parse_one(statement, read=DIALECT)  # fail here, not in Snowflake, if it does not parse
     return statement
+
+
+@dataclass(kw_only=True)
+class ReferenceDataArgs:
+    tables: EventTables
+    """The tables the seed files fill."""
+    path: SchemaPath
+    """Database and schema of those tables, for the seed statements."""
+
+
+class ReferenceData(pulumi.ComponentResource):
+    """One `Execute` per seed file. Needs a provider whose session has a warehouse (DML)."""
+
+    def __init__(self, name: str, args: ReferenceDataArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ecommerce:analytics:ReferenceData", name, None, opts)
+        specs = sql_source.tables()
+        for seed in SEED_FILES:
+            qualified = args.path.qualify(seed.table)
+            snowflake.Execute(
+                f"{name}-{seed.table.lower()}",
+                execute=seed_statement(seed, specs[seed.table], qualified),
+                # Deleting the seed empties the table; a changed file is
+                # re-seeded by INSERT OVERWRITE, so revert must run first.
+                revert=f"DELETE FROM {qualified}",
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[args.tables.tables[seed.table]], delete_before_replace=True
+                ),
+            )
+        self.register_outputs({})

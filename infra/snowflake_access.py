@@ -23,7 +23,7 @@ from infra.external_id import ExternalId
 from infra.iam_propagation import IamPropagationWait
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SnowflakeS3AccessArgs:
     bucket: pulumi.Input[str]
     """Name of the raw events bucket."""
@@ -37,16 +37,16 @@ class SnowflakeS3AccessArgs:
     """Name of the IAM role Snowflake assumes."""
     propagation_seconds: int
     """Wait after the role is written, before Snowflake uses it."""
-    snowflake_provider: snowflake.Provider
-    """Provider the Snowflake resources are created with."""
 
 
 class SnowflakeS3Access(pulumi.ComponentResource):
+    """Depend on the component before creating a stage: it includes the IAM propagation wait."""
+
+    integration: snowflake.StorageIntegrationAws
+    """A pipe is replaced with it (replace_with takes a resource)."""
     integration_name: pulumi.Output[str]
     role_arn: pulumi.Output[str]
     external_id: pulumi.Output[str]
-    ready: pulumi.Resource
-    """Depend on this before creating stages that use the integration."""
 
     def __init__(
         self,
@@ -79,7 +79,7 @@ class SnowflakeS3Access(pulumi.ComponentResource):
             storage_aws_role_arn=role_arn,
             storage_aws_external_id=external_id.value,
             comment="Read access to the raw events prefix for the ecommerce POC",
-            opts=pulumi.ResourceOptions(parent=self, provider=args.snowflake_provider),
+            opts=child,
         )
         described = integration.describe_outputs.apply(_single_description)
 
@@ -101,7 +101,7 @@ class SnowflakeS3Access(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        wait = IamPropagationWait(
+        IamPropagationWait(
             f"{name}-iam-propagation",
             role_arn=role.arn,
             policy=policy.policy,
@@ -113,7 +113,6 @@ class SnowflakeS3Access(pulumi.ComponentResource):
         self.role_arn = role_arn
         self.external_id = external_id.value
         self.integration = integration
-        self.ready = wait
         self.register_outputs(
             {
                 "integration_name": self.integration_name,

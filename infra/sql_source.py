@@ -25,8 +25,8 @@ class SqlSourceError(ValueError):
 
 
 @dataclass(frozen=True)
-class Namespace:
-    """Where the POC's schema objects live; fills in the names sql/ leaves out."""
+class SchemaPath:
+    """Database and schema of the POC's objects: the names sql/ leaves out, filled in here."""
 
     database: str
     schema: str
@@ -94,14 +94,14 @@ def tables() -> dict[str, TableSpec]:
     return found
 
 
-def _qualify(statement: exp.Expression, namespace: Namespace) -> exp.Expression:
+def _qualify(statement: exp.Expression, path: SchemaPath) -> exp.Expression:
     """Prefix every unqualified table reference with database and schema."""
 
     def rewrite(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Table) and not node.args.get("db") and node.name:
             node = node.copy()
-            node.set("db", exp.to_identifier(namespace.schema))
-            node.set("catalog", exp.to_identifier(namespace.database))
+            node.set("db", exp.to_identifier(path.schema))
+            node.set("catalog", exp.to_identifier(path.database))
         return node
 
     return statement.transform(rewrite)
@@ -127,26 +127,51 @@ def pipe_name() -> str:
     return match.group(1).upper()
 
 
-def pipe_copy_statement(namespace: Namespace, stage: str, file_format: str) -> str:
-    """The pipe's COPY INTO, with the table, stage and file format fully qualified.
+def fold(identifier: str) -> str:
+    """How Snowflake stores and resolves an identifier: unquoted folds to upper case, quoted is kept.
 
-    `stage` and `file_format` are the unqualified names of objects in `namespace`.
+    https://docs.snowflake.com/en/sql-reference/identifiers-syntax ("unquoted
+    object identifiers ... are stored and resolved as uppercase characters").
     """
-    copy = sqlglot.parse_one(_pipe_copy_text(), read=DIALECT)
+    if len(identifier) >= 2 and identifier.startswith('"') and identifier.endswith('"'):
+        return identifier[1:-1].replace('""', '"')
+    return identifier.upper()
+
+
+_COPY_TARGET = re.compile(r"^(COPY\s+INTO\s+)([\w$]+)", re.I)
+_COPY_STAGE = re.compile(r"@([\w$]+)")
+_COPY_FORMAT = re.compile(r"(FORMAT_NAME\s*=\s*)'([^']*)'", re.I)
+
+
+def pipe_copy_statement(path: SchemaPath, stage: str, file_format: str) -> str:
+    """The COPY INTO of sql/snowflake_pipe.sql, verbatim except for three qualified names.
+
+    The provider replaces a pipe whenever `copy_statement` changes beyond
+    trailing semicolons and surrounding whitespace (terraform-provider-snowflake,
+    pipeCopyStatementDiffSuppress), and a new pipe starts with an empty load
+    history. So the deployed text is the file's own text, never re-rendered by
+    sqlglot (whose formatting may change between versions); sqlglot only checks
+    its shape. `stage` and `file_format` are the names of objects in `path`;
+    the file must name the same objects, as Snowflake resolves identifiers.
+    """
+    text = _pipe_copy_text().strip()
+    copy = sqlglot.parse_one(text, read=DIALECT)
     if not isinstance(copy, exp.Copy):
         raise SqlSourceError("sql/snowflake_pipe.sql: the pipe body must be a COPY INTO statement")
-    copy.set("this", _qualify(copy.this, namespace))
-    sql = copy.sql(DIALECT, pretty=True)
-    # The stage and format names inside the COPY are plain text to sqlglot
-    # (@stage, FORMAT_NAME='...'): replace them by their qualified names.
-    sql = re.sub(r"@\w+", f"@{namespace.qualify(stage)}", sql, count=1)
-    sql = re.sub(
-        r"FORMAT_NAME\s*=\s*'[^']*'",
-        f"FORMAT_NAME = '{namespace.qualify(file_format)}'",
-        sql,
-        count=1,
-    )
-    return sql
+    for pattern, expected, what in (
+        (_COPY_STAGE, stage, "stage"),
+        (_COPY_FORMAT, file_format, "file format"),
+    ):
+        match = pattern.search(text)
+        written = match.group(match.lastindex) if match else None
+        if written is None or fold(written) != fold(expected):
+            raise SqlSourceError(
+                f"sql/snowflake_pipe.sql reads {what} {written!r}, but the program creates {what} {expected}: "
+                "make them name the same object"
+            )
+    text = _COPY_TARGET.sub(lambda m: m.group(1) + path.qualify(fold(m.group(2))), text, count=1)
+    text = _COPY_STAGE.sub(lambda _m: "@" + path.qualify(fold(stage)), text, count=1)
+    return _COPY_FORMAT.sub(lambda m: f"{m.group(1)}'{path.qualify(fold(file_format))}'", text, count=1)
 
 
 def pipe_target_table() -> str:
@@ -154,12 +179,12 @@ def pipe_target_table() -> str:
     return copy.this.name.upper()
 
 
-def view_statement(namespace: Namespace) -> tuple[str, str]:
+def view_statement(path: SchemaPath) -> tuple[str, str]:
     """(view name, its SELECT statement) from sql/enriched_events.sql, tables qualified."""
     statement = sqlglot.parse_one(_read("enriched_events.sql"), read=DIALECT)
     if not isinstance(statement, exp.Create) or statement.kind != "VIEW":
         raise SqlSourceError("sql/enriched_events.sql must be one CREATE VIEW statement")
-    select = _qualify(statement.expression, namespace)
+    select = _qualify(statement.expression, path)
     return statement.this.name.upper(), select.sql(DIALECT, pretty=True)
 
 

@@ -1,11 +1,12 @@
-"""AWS resource types of the program, created in moto. One function per type."""
+"""AWS resource types of the program, created in moto. One function per type, and one to delete it."""
 
 from __future__ import annotations
 
 import json
 import secrets
 
-from local_stack.local_cloud import LocalContext, LocalDeployError, Outputs
+from local_stack.deploy_state import StateResource
+from local_stack.local_context import Deleter, Handler, LocalContext, LocalDeployError, Outputs
 
 
 def bucket(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
@@ -98,7 +99,49 @@ def iam_role_policy(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str,
     return f"{inputs['role']}:{policy_name}", {**inputs, "name": policy_name}
 
 
-HANDLERS = {
+def sns_topic(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    # Pulumi auto-names a topic from its resource name plus a random suffix.
+    topic_name = inputs.get("name") or f"{name}-{secrets.token_hex(4)}"
+    attributes = {"KmsMasterKeyId": inputs["kmsMasterKeyId"]} if inputs.get("kmsMasterKeyId") else {}
+    arn = ctx.aws("sns").create_topic(Name=topic_name, Attributes=attributes)["TopicArn"]
+    return arn, {**inputs, "name": topic_name, "arn": arn}
+
+
+def _existing_topic(ctx: LocalContext, arn: str, what: str) -> None:
+    sns = ctx.aws("sns")
+    try:
+        sns.get_topic_attributes(TopicArn=arn)
+    except sns.exceptions.NotFoundException as err:
+        raise LocalDeployError(f"{what}: SNS topic {arn} does not exist") from err
+
+
+def sns_topic_policy(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    _existing_topic(ctx, inputs["arn"], f"topic policy {name}")
+    # SNS refuses a policy naming a principal that does not exist
+    # ("Invalid parameter: Policy Error: PrincipalNotFound"); moto does not check.
+    iam = ctx.aws("iam")
+    for statement in json.loads(inputs["policy"])["Statement"]:
+        principals = (statement.get("Principal") or {}).get("AWS", [])
+        for principal in [principals] if isinstance(principals, str) else principals:
+            if ":role/" in principal:
+                try:
+                    iam.get_role(RoleName=principal.rsplit("/", 1)[-1])
+                except iam.exceptions.NoSuchEntityException as err:
+                    raise LocalDeployError(f"topic policy {name}: principal {principal} does not exist") from err
+    ctx.aws("sns").set_topic_attributes(TopicArn=inputs["arn"], AttributeName="Policy", AttributeValue=inputs["policy"])
+    return inputs["arn"], inputs
+
+
+def sns_topic_subscription(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    _existing_topic(ctx, inputs["topic"], f"subscription {name}")
+    subscription = ctx.aws("sns").subscribe(
+        TopicArn=inputs["topic"], Protocol=inputs["protocol"], Endpoint=inputs["endpoint"], ReturnSubscriptionArn=True
+    )
+    arn = subscription["SubscriptionArn"]
+    return arn, {**inputs, "arn": arn}
+
+
+HANDLERS: dict[str, Handler] = {
     "aws:s3/bucket:Bucket": bucket,
     "aws:s3/bucketVersioning:BucketVersioning": bucket_versioning,
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": bucket_encryption,
@@ -107,4 +150,119 @@ HANDLERS = {
     "aws:s3/bucketNotification:BucketNotification": bucket_notification,
     "aws:iam/role:Role": iam_role,
     "aws:iam/rolePolicy:RolePolicy": iam_role_policy,
+    "aws:sns/topic:Topic": sns_topic,
+    "aws:sns/topicPolicy:TopicPolicy": sns_topic_policy,
+    "aws:sns/topicSubscription:TopicSubscription": sns_topic_subscription,
+}
+
+
+# ---------------------------------------------------------------- destroy
+
+
+def delete_bucket(ctx: LocalContext, resource: StateResource) -> None:
+    """S3 refuses to delete a non-empty bucket; force_destroy first deletes every object version.
+
+    Same rule as the AWS provider's bucket delete (BucketNotEmpty unless force_destroy).
+    """
+    s3 = ctx.aws("s3")
+    name = resource.id
+    if resource.inputs.get("forceDestroy"):
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            doomed = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            ]
+            if doomed:
+                s3.delete_objects(Bucket=name, Delete={"Objects": doomed, "Quiet": True})
+    try:
+        s3.delete_bucket(Bucket=name)
+    except s3.exceptions.ClientError as err:
+        if err.response["Error"]["Code"] != "BucketNotEmpty":
+            raise
+        raise LocalDeployError(
+            f"BucketNotEmpty: bucket {name} still holds event files and forceDestroy is false, so it is kept "
+            "with its raw data. Empty it yourself, or set forceDestroy true (`pulumi config set "
+            "ecommerce-analytics:forceDestroy true && pulumi up`) and destroy again"
+        ) from err
+
+
+def suspend_versioning(ctx: LocalContext, resource: StateResource) -> None:
+    # Versioning cannot be switched off once on: deleting the resource suspends it (AWS provider behaviour).
+    ctx.aws("s3").put_bucket_versioning(Bucket=resource.id, VersioningConfiguration={"Status": "Suspended"})
+
+
+def delete_bucket_encryption(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.aws("s3").delete_bucket_encryption(Bucket=resource.id)
+
+
+def delete_public_access_block(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.aws("s3").delete_public_access_block(Bucket=resource.id)
+
+
+def forget_bucket_policy(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.forget("aws:s3/bucketPolicy:BucketPolicy", resource.name)
+
+
+def clear_bucket_notification(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.aws("s3").put_bucket_notification_configuration(Bucket=resource.id, NotificationConfiguration={})
+
+
+def delete_iam_role(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.aws("iam").delete_role(RoleName=resource.id)
+
+
+def delete_iam_role_policy(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.aws("iam").delete_role_policy(RoleName=resource.inputs["role"], PolicyName=resource.outputs["name"])
+
+
+def delete_sns_topic(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.aws("sns").delete_topic(TopicArn=resource.id)
+
+
+def reset_sns_topic_policy(ctx: LocalContext, resource: StateResource) -> None:
+    """Deleting a TopicPolicy puts back SNS's default owner-only policy (AWS provider behaviour)."""
+    sns = ctx.aws("sns")
+    arn = resource.inputs["arn"]
+    try:
+        owner = sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Owner"]
+    except sns.exceptions.NotFoundException:
+        return  # the topic went first: nothing holds the policy any more
+    # The default access policy of a new topic (AWS docs, "Amazon SNS access control", default policy).
+    default = {
+        "Version": "2008-10-17",
+        "Id": "__default_policy_ID",
+        "Statement": [
+            {
+                "Sid": "__default_statement_ID",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": [
+                    "SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:AddPermission",
+                    "SNS:RemovePermission", "SNS:DeleteTopic", "SNS:Subscribe",
+                    "SNS:ListSubscriptionsByTopic", "SNS:Publish",
+                ],
+                "Resource": arn,
+                "Condition": {"StringEquals": {"AWS:SourceOwner": owner}},
+            }
+        ],
+    }  # fmt: skip
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(default))
+
+
+def delete_sns_subscription(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.aws("sns").unsubscribe(SubscriptionArn=resource.id)
+
+
+DELETERS: dict[str, Deleter] = {
+    "aws:s3/bucket:Bucket": delete_bucket,
+    "aws:s3/bucketVersioning:BucketVersioning": suspend_versioning,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": delete_bucket_encryption,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": delete_public_access_block,
+    "aws:s3/bucketPolicy:BucketPolicy": forget_bucket_policy,
+    "aws:s3/bucketNotification:BucketNotification": clear_bucket_notification,
+    "aws:iam/role:Role": delete_iam_role,
+    "aws:iam/rolePolicy:RolePolicy": delete_iam_role_policy,
+    "aws:sns/topic:Topic": delete_sns_topic,
+    "aws:sns/topicPolicy:TopicPolicy": reset_sns_topic_policy,
+    "aws:sns/topicSubscription:TopicSubscription": delete_sns_subscription,
 }

@@ -1,4 +1,4 @@
-"""`python -m local_stack.cli up|down|status|demo`: what the Makefile's local targets run."""
+"""`python -m local_stack.cli up|down|status|demo|superset`: what the Makefile's local targets run."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,7 +16,8 @@ from rich.table import Table
 
 from local_stack import endpoints as endpoints_module
 from local_stack import processes, stack
-from local_stack.processes import LocalStackError
+from local_stack import state as local_state
+from local_stack.errors import LocalStackError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True)
@@ -42,15 +43,15 @@ def up(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
     _print_endpoints(endpoints, state_dir)
 
 
-def _print_endpoints(endpoints: dict[str, Any], state_dir: Path) -> None:
-    console.print(f"[green]local stack running[/]; endpoints in {state_dir / 'endpoints.json'}")
-    console.print(f"  S3 (moto):         {endpoints['s3_endpoint_url']}  bucket {endpoints['bucket']}")
-    sf = endpoints["snowflake"]
-    console.print(f"  Snowflake (fake):  {sf['protocol']}://{sf['host']}:{sf['port']}  {sf['database']}.{sf['schema']}")
-    if endpoints.get("dashboard_url"):
+def _print_endpoints(endpoints: local_state.Endpoints, state_dir: Path) -> None:
+    console.print(f"[green]local stack running[/]; endpoints in {state_dir / local_state.ENDPOINTS_FILE}")
+    console.print(f"  S3 (moto):         {endpoints.s3_endpoint_url}  bucket {endpoints.bucket}")
+    sf = endpoints.snowflake
+    console.print(f"  Snowflake (fake):  {sf.protocol}://{sf.host}:{sf.port}  {sf.database}.{sf.schema}")
+    if endpoints.dashboard_url:
         console.print(
-            f"  Dashboard:         {endpoints['dashboard_url']}  "
-            f"(login {endpoints['superset_username']} / {endpoints['superset_password']}, local only)"
+            f"  Dashboard:         {endpoints.dashboard_url}  "
+            f"(login {endpoints.superset_username} / {endpoints.superset_password}, local only)"
         )
 
 
@@ -65,12 +66,24 @@ def down(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
 
 
 @app.command()
+def destroy(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
+    """Like `pulumi destroy`: delete every deployed resource, dependents first; the emulators keep running."""
+    from local_stack.local_context import LocalDeployError
+
+    try:
+        deleted = stack.destroy(state_dir, progress=_progress)
+    except (LocalStackError, LocalDeployError) as err:
+        _fail(err)
+    console.print(f"destroyed {len(deleted)} resources" if deleted else "nothing to destroy (the state is empty)")
+
+
+@app.command()
 def status(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
     """JSON on stdout: per pipe, every file seen with rows loaded or the error that made it skip."""
     from local_stack import snowpipe
 
     try:
-        endpoints_module.read(state_dir)
+        local_state.read_endpoints(state_dir)
         report = snowpipe.status(state_dir)
     except LocalStackError as err:
         _fail(err)
@@ -107,7 +120,7 @@ def demo(
         console.print("stopped " + ", ".join(stopped))
 
 
-def _live_view(endpoints: dict[str, Any], state_dir: Path, producer: processes.TrackedProcess) -> None:
+def _live_view(endpoints: local_state.Endpoints, state_dir: Path, producer: processes.TrackedProcess) -> None:
     from infra.sql_source import dashboard_queries
     from local_stack.snowpipe import status
 
@@ -129,10 +142,51 @@ def _live_view(endpoints: dict[str, Any], state_dir: Path, producer: processes.T
                 rows = cursor.execute(sql).fetchall()
                 shown = ", ".join(f"{r[0]}: {float(r[-1]):,.0f}" for r in rows[:3]) or "-"
                 table.add_row(name.replace("_", " "), shown)
-            if endpoints.get("dashboard_url"):
-                table.add_row("dashboard", endpoints["dashboard_url"])
+            if endpoints.dashboard_url:
+                table.add_row("dashboard", endpoints.dashboard_url)
             live.update(table)
             time.sleep(2)
+
+
+superset_app = typer.Typer(no_args_is_help=True, help="The local Superset's cached venv and home (.local/).")
+app.add_typer(superset_app, name="superset")
+
+
+@superset_app.command("install")
+def superset_install() -> None:
+    """Build .local/superset-venv from superset-requirements.txt (cached by its hash)."""
+    from local_stack import superset_server
+
+    try:
+        if not superset_server.install():
+            console.print("Superset venv is current")
+    except LocalStackError as err:
+        _fail(err)
+
+
+@superset_app.command("bootstrap")
+def superset_bootstrap(
+    force: Annotated[bool, typer.Option(help="run the bootstrap steps again")] = False,
+) -> None:
+    """Metadata DB, roles and admin user of the template home .local/superset-home (cached)."""
+    from local_stack import superset_server
+
+    try:
+        superset_server.install()
+        if not superset_server.bootstrap(force=force):
+            console.print("Superset home is already bootstrapped")
+    except LocalStackError as err:
+        _fail(err)
+
+
+@superset_app.command("credentials")
+def superset_credentials() -> None:
+    """The local admin login, as JSON on stdout."""
+    from local_stack import superset_server
+
+    login = superset_server.credentials()
+    json.dump({"username": login.username, "password": login.password}, sys.stdout)
+    sys.stdout.write("\n")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ external id, the IAM wait, the Superset import) behave for real.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 import dill
@@ -17,9 +18,21 @@ from infra.wire_format import reveal
 PROVIDER_KEY = "__provider"
 
 
-def create(inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Calls the pickled provider's create() with the resource's inputs; returns (id, outputs)."""
+def create(
+    inputs: dict[str, Any], adapt: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Calls the pickled provider's create() with the resource's inputs; returns (id, outputs).
+
+    `adapt` may change the props the provider sees (never the recorded inputs).
+    """
     props = reveal(inputs)
     provider = dill.loads(base64.b64decode(props.pop(PROVIDER_KEY)))
-    result = provider.create(props)
+    result = provider.create(adapt(props) if adapt else props)
     return result.id, {**(result.outs or {}), PROVIDER_KEY: inputs[PROVIDER_KEY]}
+
+
+def delete(resource_id: str, outputs: dict[str, Any]) -> None:
+    """Calls the pickled provider's delete(), when it has its own (the default does nothing)."""
+    props = reveal(outputs)
+    provider = dill.loads(base64.b64decode(props.pop(PROVIDER_KEY)))
+    provider.delete(resource_id, props)

@@ -13,8 +13,10 @@ Local emulation only: nothing here is imported by the cloud program.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import snowflake.connector.errors
 from sqlglot import exp
 
 # The fake warehouse/account names the shims report. fakesnow ignores the
@@ -61,13 +63,42 @@ _ANONYMOUS_FUNCTIONS: dict[str, Callable[[Any], str]] = {
 }
 
 
+# SYSTEM$PIPE_STATUS('<pipe>'): answered from the local stack's real state
+# (worker process, the pipe's queue, the load history), see
+# local_stack/pipe_status.py. Needs the stack's state dir, given to install().
+PIPE_STATUS = "SYSTEM$PIPE_STATUS"
+_state_dir: Path | None = None
+
+
+def _pipe_status(expression: exp.Anonymous, conn: Any) -> exp.Expression:
+    from local_stack.pipe_status import pipe_status_json
+
+    argument = expression.expressions[0] if len(expression.expressions) == 1 else None
+    if not isinstance(argument, exp.Literal) or not argument.is_string:
+        raise snowflake.connector.errors.ProgrammingError(
+            msg=f"{PIPE_STATUS} takes one string literal, the pipe's name: {expression.sql('snowflake')}",
+            errno=1044,
+            sqlstate="42P13",
+        )
+    if _state_dir is None:
+        raise snowflake.connector.errors.ProgrammingError(
+            msg=f"{PIPE_STATUS} needs the local stack's state dir: start the server with --state-dir", errno=9999
+        )
+    with conn._duck_conn.cursor() as duck:
+        answer = pipe_status_json(_state_dir, argument.this, database=conn.database, schema=conn.schema, duck=duck)
+    return _literal(answer)
+
+
 def replace_session_functions(expression: exp.Expression, conn: Any) -> exp.Expression:
     """Replace the session functions fakesnow lacks by constants (sqlglot transform)."""
     for node_type, value in _SESSION_FUNCTIONS.items():
         if isinstance(expression, node_type):
             return _literal(value(conn))
     if isinstance(expression, exp.Anonymous):
-        shim = _ANONYMOUS_FUNCTIONS.get(str(expression.this).upper())
+        name = str(expression.this).upper()
+        if name == PIPE_STATUS:
+            return _pipe_status(expression, conn)
+        shim = _ANONYMOUS_FUNCTIONS.get(name)
         if shim:
             return _literal(shim(conn))
     return expression
@@ -76,9 +107,16 @@ def replace_session_functions(expression: exp.Expression, conn: Any) -> exp.Expr
 _INSTALLED_MARK = "_ecommerce_compat_installed"
 
 
-def install() -> None:
-    """Patch fakesnow's cursor so the shims run before its own transforms. Idempotent."""
+def install(state_dir: Path | None = None) -> None:
+    """Patch fakesnow's cursor so the shims run before its own transforms. Idempotent.
+
+    `state_dir`: the local stack whose pipes SYSTEM$PIPE_STATUS describes.
+    """
+    global _state_dir
     from fakesnow.cursor import FakeSnowflakeCursor
+
+    if state_dir is not None:
+        _state_dir = Path(state_dir).resolve()
 
     if getattr(FakeSnowflakeCursor, _INSTALLED_MARK, False):
         return

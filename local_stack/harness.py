@@ -8,7 +8,6 @@ test code.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from typing import Any
 
 from local_stack import endpoints as local_endpoints
 from local_stack import stack
+from local_stack.state import Endpoints, Pipe, read_pipes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,22 +54,22 @@ def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: 
 @dataclass
 class LocalEnv:
     state_dir: Path
-    endpoints: dict[str, Any]
-    pipes: dict[str, Any]
+    endpoints: Endpoints
+    pipes: list[Pipe]
     s3: Any
     sqs: Any
 
     @property
     def queue_url(self) -> str:
-        return self.pipes["pipes"][0]["queue_url"]
+        return self.pipes[0].queue_url
 
     @property
     def bucket(self) -> str:
-        return self.endpoints["bucket"]
+        return self.endpoints.bucket
 
     @property
     def prefix(self) -> str:
-        return self.endpoints["events_prefix"]
+        return self.endpoints.events_prefix
 
     def connect(self) -> Any:
         return local_endpoints.connect_snowflake(self.endpoints, user="test")
@@ -89,7 +89,7 @@ def local_env(state_dir: Path) -> Iterator[LocalEnv]:
     settings = stack.LocalStackSettings(state_dir=state_dir, superset=False)
     endpoints = stack.up(settings, progress=lambda _message: None, start_worker=False)
     try:
-        pipes = json.loads((state_dir / "pipes.json").read_text())
+        pipes = read_pipes(state_dir)
         yield LocalEnv(
             state_dir,
             endpoints,

@@ -5,92 +5,60 @@ token up in HANDLERS and lets that handler create the resource in moto or
 fakesnow. Adding a resource type is one small function and one table entry
 (aws_handlers.py, snowflake_handlers.py). An unknown type fails loudly, and
 any failure names the resource type and name.
+
+`DeployMonitor` keeps the deploy's state (deploy_state.py) as the Pulumi
+engine keeps a checkpoint: a resource already in the state with the same
+inputs is left alone, so a second deploy of an unchanged program creates
+nothing and a deploy after a failed one creates only what is missing.
+
+Snowflake resources run in the session of the provider they name: each
+provider logs in when it is registered, under the rules of a real account
+(snowflake_account.py).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
-import snowflake.connector
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor, _sync_await
+from pulumi.runtime.proto import resource_pb2
 
-from local_stack import dynamic_resources, endpoints
+from local_stack import aws_handlers, dynamic_resources, snowflake_handlers
+from local_stack import state as local_state
+from local_stack.deploy_state import DeployState, StateResource
+from local_stack.local_context import Handler, LocalContext, LocalDeployError, Outputs
+from local_stack.program_runner import RecordingMonitor, Registration
+from local_stack.snowflake_account import SnowflakeAccount
 
-Outputs = dict[str, Any]
-Handler = Callable[["LocalContext", str, Outputs], tuple[str, Outputs]]
-
-
-class LocalDeployError(RuntimeError):
-    """A resource could not be created in the emulators."""
-
-
-@dataclass
-class LocalContext:
-    """What handlers share: emulator clients and the records the worker and status read."""
-
-    s3_endpoint_url: str
-    region: str
-    snowflake_port: int
-    state_dir: Path
-    stages: dict[str, Outputs] = field(default_factory=dict)
-    pipes: list[Outputs] = field(default_factory=list)
-    recorded: list[Outputs] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _snowflake: Any = None
-
-    def aws(self, service: str) -> Any:
-        return endpoints.aws_client({"s3_endpoint_url": self.s3_endpoint_url, "region": self.region}, service)
-
-    def sql(self, statement: str) -> list[tuple]:
-        """Runs one statement on the local Snowflake (one session, one statement at a time)."""
-        with self._lock:
-            if self._snowflake is None:
-                # No database in the session: the deploy is what creates it.
-                self._snowflake = snowflake.connector.connect(
-                    host="127.0.0.1",
-                    port=self.snowflake_port,
-                    protocol="http",
-                    user="deploy",
-                    password="local",
-                    account="local",
-                    session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-                )
-            return self._snowflake.cursor().execute(statement).fetchall()
-
-    def record(self, type_token: str, name: str, inputs: Outputs) -> None:
-        """For objects fakesnow has no notion of (warehouses, roles, grants, users)."""
-        with self._lock:
-            self.recorded.append({"type": type_token, "name": name, "inputs": inputs})
-
-    def close(self) -> None:
-        if self._snowflake is not None:
-            self._snowflake.close()
+SNOWFLAKE_PROVIDER = "pulumi:providers:snowflake"
+CONTEXT_FILE = "local-cloud.json"
 
 
-def _dynamic(_ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
-    return dynamic_resources.create(inputs)
+def _dynamic(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    return dynamic_resources.create(inputs, adapt=ctx.adapt_dynamic)
 
 
-def _handlers() -> dict[str, Handler]:
-    from local_stack import aws_handlers, snowflake_handlers
+HANDLERS: dict[str, Handler] = {
+    **aws_handlers.HANDLERS,
+    **snowflake_handlers.HANDLERS,
+    "pulumi-python:dynamic:Resource": _dynamic,
+}
 
-    return {
-        **aws_handlers.HANDLERS,
-        **snowflake_handlers.HANDLERS,
-        "pulumi-python:dynamic:Resource": _dynamic,
-    }
+
+def handler_token(type_token: str) -> str:
+    # Python dynamic resources register as pulumi-python:dynamic[/module:Name].
+    return "pulumi-python:dynamic:Resource" if type_token.startswith("pulumi-python:dynamic") else type_token
 
 
 class LocalCloud(pulumi.runtime.Mocks):
     def __init__(self, context: LocalContext, on_created: Callable[[str, str], None] | None = None):
         self.context = context
-        self.handlers = _handlers()
         self.on_created = on_created or (lambda _type, _name: None)
+        self.sessions: dict[str, Any] = {}
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -104,26 +72,131 @@ class LocalCloud(pulumi.runtime.Mocks):
         if not args.custom:
             return "", {}
         if args.typ.startswith("pulumi:providers:"):
-            return f"{args.name}-provider", {}
-        # Python dynamic resources register as pulumi-python:dynamic[/module:Name].
-        token = "pulumi-python:dynamic:Resource" if args.typ.startswith("pulumi-python:dynamic") else args.typ
-        handler = self.handlers.get(token)
+            provider_id = f"{args.name}-provider"
+            if args.typ == SNOWFLAKE_PROVIDER:
+                # Configuring a provider is its login (pulumi-snowflake connects in its configure step).
+                self.sessions[provider_id] = self.context.account.login(
+                    args.name, dynamic_resources.reveal(args.inputs)
+                )
+            return provider_id, dict(args.inputs)
+        handler = HANDLERS.get(handler_token(args.typ))
         if handler is None:
             raise LocalDeployError(
                 f"{args.typ} '{args.name}': the local deploy has no handler for this resource type; "
                 "add one to local_stack/aws_handlers.py or snowflake_handlers.py"
             )
+        provider_id = args.provider.rsplit("::", 1)[-1] if args.provider else ""
+        if args.typ.startswith("snowflake:") and provider_id not in self.sessions:
+            raise LocalDeployError(
+                f"{args.typ} '{args.name}' uses no explicit Snowflake provider: the program's providers "
+                "(infra/snowflake_provider.py) must reach it through its component's opts"
+            )
+        self.context.in_session(self.sessions.get(provider_id))
         try:
             resource_id, outputs = handler(self.context, args.name, dict(args.inputs))
-        except LocalDeployError:
-            raise
+        except LocalDeployError as err:
+            if args.name in str(err):
+                raise
+            raise type(err)(f"{args.typ} '{args.name}': {err}") from err
         except Exception as err:
             raise LocalDeployError(f"{args.typ} '{args.name}': {type(err).__name__}: {err}") from err
+        finally:
+            self.context.in_session(None)
         self.on_created(args.typ, args.name)
         return resource_id, outputs
 
-    def write_state(self) -> None:
-        """The records the Snowpipe worker and `make local-status` read."""
-        state = self.context.state_dir
-        (state / "pipes.json").write_text(json.dumps({"pipes": self.context.pipes}, indent=2))
-        (state / "snowflake_objects.json").write_text(json.dumps(self.context.recorded, indent=2, default=str))
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class DeployMonitor(RecordingMonitor):
+    """Creates what the state lacks, leaves alone what it has with the same inputs, refuses updates."""
+
+    def __init__(self, mocks: LocalCloud, state: DeployState):
+        super().__init__(mocks)
+        self.state = state
+        self.created: list[str] = []
+        self.unchanged: list[str] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        if request.type == "pulumi:pulumi:Stack":
+            return super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        prior = self.state.resources.get(urn)
+        is_provider = request.type.startswith("pulumi:providers:")
+        if prior is not None and request.custom and not is_provider:
+            inputs = rpc.deserialize_properties(request.object)
+            if canonical(inputs) != canonical(prior.inputs):
+                changed = sorted(
+                    k for k in {*inputs, *prior.inputs} if canonical(inputs.get(k)) != canonical(prior.inputs.get(k))
+                )
+                raise LocalDeployError(
+                    f"{request.type} '{request.name}' changed since it was deployed ({', '.join(changed)}): the "
+                    "local deploy creates and keeps resources but does not update them; start a fresh local stack "
+                    "(`make local-down && make local-up`)"
+                )
+            return self._unchanged(request, prior)
+        response = super().RegisterResource(request)
+        registered = self.registrations[response.urn]
+        self.state.put(_state_of(registered))
+        if request.custom and not is_provider:
+            self.created.append(response.urn)
+        return response
+
+    def _unchanged(self, request, prior: StateResource):
+        self.resources[prior.urn] = MockMonitor.ResourceRegistration(prior.urn, prior.id, prior.outputs)
+        self.registrations[prior.urn] = Registration(
+            urn=prior.urn,
+            type=prior.type,
+            name=prior.name,
+            custom=True,
+            parent=request.parent,
+            dependencies=set(request.dependencies),
+            inputs=prior.inputs,
+            provider=request.provider,
+            id=prior.id,
+            outputs=prior.outputs,
+        )
+        self.unchanged.append(prior.urn)
+        obj_proto = _sync_await(rpc.serialize_properties(prior.outputs, {}))
+        return resource_pb2.RegisterResourceResponse(urn=prior.urn, id=prior.id, object=obj_proto)
+
+
+def _state_of(registered: Registration) -> StateResource:
+    return StateResource(
+        urn=registered.urn,
+        type=registered.type,
+        name=registered.name,
+        custom=registered.custom,
+        id=registered.id or "",
+        inputs=registered.inputs,
+        outputs=registered.outputs,
+        parent=registered.parent,
+        dependencies=sorted(registered.dependencies),
+        provider=registered.provider,
+    )
+
+
+def save_context(context: LocalContext) -> None:
+    """The records the Snowpipe worker, `make local-status`, a second deploy and destroy read."""
+    state = context.state_dir
+    local_state.write_pipes(state, context.pipes)
+    (state / "snowflake_objects.json").write_text(json.dumps(context.recorded, indent=2, default=str))
+    account = {kind: sorted(list(name) for name in names) for kind, names in context.account.objects.items()}
+    (state / CONTEXT_FILE).write_text(json.dumps({"stages": context.stages, "account": account}, indent=1))
+
+
+def restore_context(context: LocalContext) -> None:
+    """What an earlier deploy of this stack left (nothing for a fresh stack)."""
+    state = context.state_dir
+    if (state / CONTEXT_FILE).exists():
+        saved = json.loads((state / CONTEXT_FILE).read_text())
+        context.stages = saved["stages"]
+        context.account = SnowflakeAccount(
+            {kind: {tuple(n) for n in names} for kind, names in saved["account"].items()}
+        )
+    if (state / local_state.PIPES_FILE).exists():
+        context.pipes = local_state.read_pipes(state)
+    if (state / "snowflake_objects.json").exists():
+        context.recorded = json.loads((state / "snowflake_objects.json").read_text())

@@ -1,8 +1,13 @@
 """Starting, tracking and stopping the local stack's background processes.
 
 Every process the stack starts is recorded (name, PID, port) in
-.local/processes.json, so `make local-down` stops exactly those, by PID,
+<state dir>/processes.json, so `make local-down` stops exactly those, by PID,
 and can check that their ports are free again.
+
+Waiting (readiness, exit, free ports) is tenacity's polling with a deadline.
+Starting and stopping stay ours: each process runs in its own session and is
+stopped with its whole group by PID recorded in a file, across separate CLI
+invocations, which is all psutil or mirakuru would add here.
 """
 
 from __future__ import annotations
@@ -12,16 +17,16 @@ import os
 import signal
 import socket
 import subprocess
-import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tenacity import Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
+
+from local_stack.errors import LocalStackError
+
 PROCESSES_FILE = "processes.json"
-
-
-class LocalStackError(RuntimeError):
-    """The local stack cannot start or stop; the message says why and what to do."""
 
 
 @dataclass
@@ -91,7 +96,10 @@ def alive(pid: int) -> bool:
 
 
 def start(state_dir: Path, name: str, command: list[str], port: int | None, env: dict | None = None) -> TrackedProcess:
-    """Starts `command` in its own session (so it can be stopped with its children), logging to .local/<name>.log."""
+    """Starts `command` in its own session (so it can be stopped with its children), logging to <state dir>/<name>.log.
+
+    `env` is the child's whole environment (default: this process's).
+    """
     log_path = state_dir / f"{name}.log"
     with open(log_path, "wb") as log:
         try:
@@ -101,38 +109,55 @@ def start(state_dir: Path, name: str, command: list[str], port: int | None, env:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                env={**os.environ, **(env or {})},
+                env=env if env is not None else dict(os.environ),
             )
         except FileNotFoundError as err:
             raise LocalStackError(
                 f"cannot start {name}: {command[0]} not found. Run `make setup` to install the local stack's tools"
             ) from err
-    return track(state_dir, name, process.pid, port, str(log_path))
+    return _track(state_dir, name, process.pid, port, str(log_path))
 
 
-def track(state_dir: Path, name: str, pid: int, port: int | None, log: str) -> TrackedProcess:
-    """Records a process started elsewhere (e.g. Superset's own launcher) so `down` stops it too."""
+def _track(state_dir: Path, name: str, pid: int, port: int | None, log: str) -> TrackedProcess:
+    """Records a started process so `down` stops it."""
     tracked = TrackedProcess(name=name, pid=pid, port=port, log=log)
     _write_tracked(state_dir, [*read_tracked(state_dir), tracked])
     return tracked
 
 
+def poll_until(check: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    """Calls check() every `interval` s until it returns True (True) or `timeout` s pass (False).
+
+    OSError counts as "not yet" (a server still starting refuses connections);
+    any other exception stops the polling and propagates.
+    """
+    retrying = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(interval),
+        retry=retry_if_result(lambda ok: not ok) | retry_if_exception_type(OSError),
+        retry_error_callback=lambda _state: False,
+    )
+    return bool(retrying(check))
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    """True when GET url answers 200 (a readiness probe: /health, /moto-api/)."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status == 200
+
+
 def wait_ready(tracked: TrackedProcess, ready: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def started() -> bool:
         if not alive(tracked.pid):
             raise LocalStackError(
                 f"{tracked.name} exited during start-up; last lines of {tracked.log}:\n{tail(tracked.log)}"
             )
-        try:
-            if ready():
-                return
-        except OSError:
-            pass  # still starting: connection refused
-        time.sleep(0.1)
-    raise LocalStackError(
-        f"{tracked.name} was not ready after {timeout:.0f} s; see {tracked.log}:\n{tail(tracked.log)}"
-    )
+        return ready()
+
+    if not poll_until(started, timeout):
+        raise LocalStackError(
+            f"{tracked.name} was not ready after {timeout:.0f} s; see {tracked.log}:\n{tail(tracked.log)}"
+        )
 
 
 def tail(path: str, lines: int = 15) -> str:
@@ -142,36 +167,45 @@ def tail(path: str, lines: int = 15) -> str:
         return "(no log)"
 
 
-def stop_all(state_dir: Path, timeout: float = 15.0) -> list[str]:
-    """Stops every tracked process (SIGTERM, then SIGKILL), newest first; returns what was stopped."""
+def _terminate(process: TrackedProcess, timeout: float) -> str | None:
+    """SIGTERM to its process group, SIGKILL `timeout` s later; what happened, or None when it was not running.
+
+    A process still running after SIGTERM is killed, and the returned line
+    says so: a server that ignores SIGTERM is a bug to see.
+    """
+    if not alive(process.pid):
+        return None
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return None
+    if poll_until(lambda pid=process.pid: not alive(pid), timeout):
+        return f"{process.name} (pid {process.pid})"
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if not poll_until(lambda pid=process.pid: not alive(pid), 5.0):
+        raise LocalStackError(f"{process.name} (pid {process.pid}) survived SIGKILL; stop it by hand")
+    return f"{process.name} (pid {process.pid}) SIGKILLed: still running {timeout:g} s after SIGTERM"
+
+
+def stop(state_dir: Path, name: str, timeout: float = 15.0) -> bool:
+    """Stops the tracked process called `name` and forgets it; False when none was running."""
     tracked = read_tracked(state_dir)
-    stopped = []
-    for process in reversed(tracked):
-        if not alive(process.pid):
-            continue
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        deadline = time.monotonic() + timeout
-        while alive(process.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(process.pid):
-            os.killpg(process.pid, signal.SIGKILL)
-        stopped.append(f"{process.name} (pid {process.pid})")
-    busy = [p for p in tracked if p.port and not _wait_port_free(p.port)]
+    stopped = [line for line in (_terminate(p, timeout) for p in tracked if p.name == name) if line]
+    _write_tracked(state_dir, [p for p in tracked if p.name != name])
+    return bool(stopped)
+
+
+def stop_all(state_dir: Path, timeout: float = 15.0) -> list[str]:
+    """Stops every tracked process group (SIGTERM, then SIGKILL), newest first; returns what was stopped."""
+    tracked = read_tracked(state_dir)
+    stopped = [line for line in (_terminate(p, timeout) for p in reversed(tracked)) if line]
+    busy = [p for p in tracked if p.port and not poll_until(lambda port=p.port: port_is_free(port), 5.0)]
     if busy:
         raise LocalStackError(
             "stopped the stack but these ports are still in use: " + ", ".join(f"{p.port} ({p.name})" for p in busy)
         )
     _write_tracked(state_dir, [])
     return stopped
-
-
-def _wait_port_free(port: int, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if port_is_free(port):
-            return True
-        time.sleep(0.1)
-    return False

@@ -20,7 +20,6 @@ import csv
 import datetime as dt
 import gzip
 import itertools
-import json
 import random
 import time
 import uuid
@@ -31,6 +30,9 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+
+from local_stack.errors import LocalStackError
+from local_stack.state import Endpoints, read_endpoints
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference_data"
 
@@ -166,12 +168,11 @@ def object_key(prefix: str, when: dt.datetime, sequence: int, suffix: str = ".nd
 # CLI
 
 
-def _defaults_from_state(state_dir: Path) -> dict[str, Any]:
-    path = state_dir / "endpoints.json"
+def _defaults_from_state(state_dir: Path) -> Endpoints:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise typer.BadParameter(f"{path} is missing: run the local deploy first", param_hint="--state-dir") from None
+        return read_endpoints(state_dir)
+    except LocalStackError as err:
+        raise typer.BadParameter(str(err), param_hint="--state-dir") from None
 
 
 def _s3_client(endpoint_url: str | None, region: str | None) -> Any:
@@ -217,10 +218,10 @@ def produce(
         raise typer.BadParameter("must be > 0", param_hint="--rate")
     if state_dir is not None:
         defaults = _defaults_from_state(state_dir)
-        bucket = bucket or defaults.get("bucket")
-        prefix = prefix if prefix is not None else defaults.get("events_prefix")
-        endpoint_url = endpoint_url or defaults.get("s3_endpoint_url")
-        region = region or defaults.get("region")
+        bucket = bucket or defaults.bucket
+        prefix = prefix if prefix is not None else defaults.events_prefix
+        endpoint_url = endpoint_url or defaults.s3_endpoint_url
+        region = region or defaults.region
     if not bucket:
         raise typer.BadParameter(
             "no bucket: pass --state-dir .local for the local stack, or the stack's bucket output for real AWS",

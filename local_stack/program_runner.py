@@ -21,6 +21,8 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 
+from infra.wire_format import SECRET_SIG, SECRET_SIG_KEY
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -37,14 +39,20 @@ class Registration:
     parent: str
     dependencies: set[str]
     inputs: dict[str, Any]
+    provider: str = ""  # "<provider urn>::<provider id>", as the engine references it
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    protect: bool = False
 
 
 @dataclass
 class ProgramRun:
     registrations: dict[str, Registration]
     exports: dict[str, Any]
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
+    """The exports as registered: secret values keep Pulumi's secret wrapper."""
+    config: dict[str, str] = field(default_factory=dict)
+    secret_keys: tuple[str, ...] = ()
 
     def of_type(self, type_token: str) -> list[Registration]:
         return [r for r in self.registrations.values() if r.type == type_token]
@@ -82,8 +90,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             parent=request.parent,
             dependencies=set(request.dependencies),
             inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+            provider=request.provider,
             id=registered.id if registered else None,
             outputs=dict(registered.state) if registered else {},
+            protect=bool(request.protect),
         )
         return response
 
@@ -123,26 +133,48 @@ def run_program(
     overrides: dict[str, str] | None = None,
     secret_keys: tuple[str, ...] = (),
     project_dir: Path = PROJECT_DIR,
+    monitor: RecordingMonitor | None = None,
 ) -> ProgramRun:
-    """Evaluates __main__.py once with `mocks` answering every registration and invoke."""
+    """Evaluates __main__.py once with `mocks` answering every registration and invoke.
+
+    `monitor` replaces the recording monitor (the local deploy's keeps state).
+    """
     config = {**stack_config(stack, project_dir), **(overrides or {})}
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
 
     # A previous run in this process left its root stack behind.
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config, list(secret_keys))
-    monitor = RecordingMonitor(mocks)
+    monitor = monitor or RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
 
     exports: dict[str, Any] = {}
+    registered_exports: dict[str, Any] = {}
+
+    def keep_secretness(values: dict[str, Any], secret: dict[str, bool]) -> None:
+        exports.update(values)
+        registered_exports.update(
+            {name: {SECRET_SIG_KEY: SECRET_SIG, "value": v} if secret[name] else v for name, v in values.items()}
+        )
 
     @pulumi.runtime.test
     def evaluate():
         runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
-        stack_outputs = pulumi_settings.get_root_resource().outputs
-        return pulumi.Output.all(**stack_outputs).apply(exports.update)
+        stack_outputs = {k: pulumi.Output.from_input(v) for k, v in pulumi_settings.get_root_resource().outputs.items()}
+        # The mock runtime registers the root stack's outputs before the
+        # program runs; read each export's secretness from the Output itself.
+        secretness = {k: pulumi.Output.from_input(o.is_secret()) for k, o in stack_outputs.items()}
+        return pulumi.Output.all(pulumi.Output.all(**stack_outputs), pulumi.Output.all(**secretness)).apply(
+            lambda pair: keep_secretness(*pair)
+        )
 
     evaluate()
-    return ProgramRun(registrations=monitor.registrations, exports=exports)
+    return ProgramRun(
+        registrations=monitor.registrations,
+        exports=exports,
+        stack_outputs=registered_exports,
+        config=config,
+        secret_keys=tuple(secret_keys),
+    )

@@ -1,11 +1,20 @@
 """Snowflake resource types of the program, created in the fakesnow server. One function per type.
 
-What fakesnow cannot hold (warehouses, roles, grants, users) is recorded in
+Every handler first checks, in the account catalogue (snowflake_account.py),
+what Snowflake checks when the object is created: the objects it references
+exist under the names Snowflake would resolve, and statements that touch rows
+run in a session with a warehouse. What fakesnow cannot hold (warehouses,
+roles, grants, users, integrations) is catalogued and recorded in
 .local/snowflake_objects.json. The storage integration answers with an IAM
 user created in moto; creating the stage checks, as Snowflake does when it
 first assumes the role, that the role trusts that user with the external id
 and may read the stage's prefix. The pipe becomes an SQS queue in moto whose
-ARN is its notification_channel, registered for the local Snowpipe worker.
+ARN is its notification_channel, registered for the local Snowpipe worker
+with the SNS topic of its error integration. A notification integration also
+answers with an IAM user created in moto; a warehouse must name an existing
+resource monitor.
+
+DELETERS undo each type for `destroy`, in the session of a fresh login.
 """
 
 from __future__ import annotations
@@ -15,47 +24,117 @@ import re
 import secrets
 from fnmatch import fnmatchcase
 
+from local_stack.deploy_state import StateResource
 from local_stack.dynamic_resources import reveal
-from local_stack.local_cloud import LocalContext, LocalDeployError, Outputs
+from local_stack.local_context import Deleter, Handler, LocalContext, LocalDeployError, Outputs
+from local_stack.snowflake_account import (
+    SnowflakeRefusedError,
+    needs_warehouse,
+    split_qualified,
+    tables_named,
+)
 from local_stack.snowpipe import load_history
+from local_stack.state import Pipe
+
+WAREHOUSE = "snowflake:index/warehouse:Warehouse"
+ACCOUNT_ROLE = "snowflake:index/accountRole:AccountRole"
+SERVICE_USER = "snowflake:index/serviceUser:ServiceUser"
+GRANT_PRIVILEGES = "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole"
+GRANT_ROLE = "snowflake:index/grantAccountRole:GrantAccountRole"
+STORAGE_INTEGRATION = "snowflake:index/storageIntegrationAws:StorageIntegrationAws"
+NOTIFICATION_INTEGRATION = "snowflake:index/notificationIntegration:NotificationIntegration"
+RESOURCE_MONITOR = "snowflake:index/resourceMonitor:ResourceMonitor"
 
 
-def _fqn(inputs: Outputs) -> str:
-    return f"{inputs['database']}.{inputs['schema']}.{inputs['name']}"
+def _path(inputs: Outputs) -> tuple[str, str, str]:
+    # The provider quotes the names it is given: they are kept exactly.
+    return inputs["database"], inputs["schema"], inputs["name"]
 
 
-def _quoted_fqn(inputs: Outputs) -> str:
-    return f'"{inputs["database"]}"."{inputs["schema"]}"."{inputs["name"]}"'
+def _sql_name(*parts: str) -> str:
+    """A name as the provider writes it (quoted parts), for outputs such as fullyQualifiedName."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
+def _emulator_name(*parts: str) -> str:
+    """The same name for fakesnow, which resolves names case-insensitively: the catalogue checked them."""
+    return ".".join(parts)
 
 
 def _with_fqn(inputs: Outputs) -> Outputs:
-    return {**inputs, "fullyQualifiedName": _quoted_fqn(inputs)}
+    return {**inputs, "fullyQualifiedName": _sql_name(*_path(inputs))}
 
 
-def recorded_only(ctx: LocalContext, name: str, inputs: Outputs, type_token: str) -> tuple[str, Outputs]:
-    ctx.record(type_token, name, reveal(inputs))
-    return inputs.get("name") or name, {**inputs, "fullyQualifiedName": f'"{inputs.get("name", name)}"'}
+def _in_schema(ctx: LocalContext, inputs: Outputs, what: str) -> tuple[str, str, str]:
+    database, schema, name = _path(inputs)
+    ctx.account.require("SCHEMA", database, schema, needed_by=what)
+    return database, schema, name
 
 
-def _recorder(type_token: str):
-    return lambda ctx, name, inputs: recorded_only(ctx, name, inputs, type_token)
+# ---------------------------------------------------------------- account objects
 
 
-def database(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
-    ctx.sql(f"CREATE DATABASE IF NOT EXISTS {inputs['name']}")
-    return inputs["name"], {**inputs, "fullyQualifiedName": f'"{inputs["name"]}"'}
+def resource_monitor(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    ctx.account.add("RESOURCE MONITOR", inputs["name"])
+    ctx.record(RESOURCE_MONITOR, name, reveal(inputs))
+    return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
 
 
-def schema(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
-    ctx.sql(f"CREATE SCHEMA IF NOT EXISTS {inputs['database']}.{inputs['name']}")
-    return f"{inputs['database']}.{inputs['name']}", {
-        **inputs,
-        "fullyQualifiedName": f'"{inputs["database"]}"."{inputs["name"]}"',
-    }
+def warehouse(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    if inputs.get("resourceMonitor"):
+        # CREATE WAREHOUSE ... RESOURCE_MONITOR = <name> fails for a monitor that does not exist.
+        ctx.account.require("RESOURCE MONITOR", inputs["resourceMonitor"], needed_by=f"warehouse {inputs['name']}")
+    ctx.account.add("WAREHOUSE", inputs["name"])
+    ctx.record(WAREHOUSE, name, reveal(inputs))
+    return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
+
+
+def account_role(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    ctx.account.add("ROLE", inputs["name"])
+    ctx.record(ACCOUNT_ROLE, name, reveal(inputs))
+    return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
+
+
+def service_user(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    # Snowflake does not check a user's default role, warehouse or namespace at CREATE USER.
+    ctx.account.add("USER", inputs["name"])
+    ctx.record(SERVICE_USER, name, reveal(inputs))
+    return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
+
+
+def _grant_target(inputs: Outputs) -> tuple[str, tuple[str, ...]]:
+    """(kind, name parts) of what a GrantPrivilegesToAccountRole grants on."""
+    if target := inputs.get("onAccountObject"):
+        return target["objectType"], (target["objectName"],)
+    if target := inputs.get("onSchema"):
+        return "SCHEMA", split_qualified(target["schemaName"])
+    if target := inputs.get("onSchemaObject"):
+        return target["objectType"], split_qualified(target["objectName"])
+    raise LocalDeployError("the grant names no object (on_account_object, on_schema or on_schema_object)")
+
+
+def grant_privileges(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    what = f"grant {name}"
+    ctx.account.require("ROLE", inputs["accountRoleName"], needed_by=what)
+    kind, parts = _grant_target(inputs)
+    ctx.account.require(kind, *parts, needed_by=what)
+    ctx.record(GRANT_PRIVILEGES, name, reveal(inputs))
+    return name, inputs
+
+
+def grant_account_role(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    what = f"grant {name}"
+    ctx.account.require("ROLE", inputs["roleName"], needed_by=what)
+    if inputs.get("userName"):
+        ctx.account.require("USER", inputs["userName"], needed_by=what)
+    if inputs.get("parentRoleName"):
+        ctx.account.require("ROLE", inputs["parentRoleName"], needed_by=what)
+    ctx.record(GRANT_ROLE, name, reveal(inputs))
+    return name, inputs
 
 
 def storage_integration(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
-    user = ctx.aws("iam").create_user(UserName=f"snowflake-{inputs['name'].lower()}"[:64])["User"]
+    user = ctx.aws("iam").create_user(UserName=_integration_user(inputs["name"]))["User"]
     external_id = inputs.get("storageAwsExternalId") or f"LOCAL_SFCRole={secrets.token_hex(8)}"
     described = {
         "iamUserArn": user["Arn"],
@@ -64,19 +143,83 @@ def storage_integration(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple
         "allowedLocations": inputs["storageAllowedLocations"],
         "enabled": inputs["enabled"],
     }
-    ctx.record("snowflake:index/storageIntegrationAws:StorageIntegrationAws", inputs["name"], described)
+    ctx.account.add("INTEGRATION", inputs["name"])
+    ctx.record(STORAGE_INTEGRATION, inputs["name"], described)
     return inputs["name"], {**inputs, "describeOutputs": [described]}
 
 
+def notification_integration(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    """Like Snowflake (DESC NOTIFICATION INTEGRATION): its own IAM user and an external id it generates."""
+    what = f"notification integration {inputs['name']}"
+    if inputs.get("notificationProvider") != "AWS_SNS":
+        raise LocalDeployError(
+            f"{what}: the local stack emulates AWS_SNS only, not {inputs.get('notificationProvider')}"
+        )
+    sns = ctx.aws("sns")
+    try:
+        sns.get_topic_attributes(TopicArn=inputs["awsSnsTopicArn"])
+    except sns.exceptions.NotFoundException as err:
+        raise LocalDeployError(f"{what}: SNS topic {inputs['awsSnsTopicArn']} does not exist") from err
+    user = ctx.aws("iam").create_user(UserName=_integration_user(inputs["name"]))["User"]
+    described = {
+        "iamUserArn": user["Arn"],
+        "externalId": f"LOCAL_SFCRole={secrets.token_hex(8)}",
+        "roleArn": inputs["awsSnsRoleArn"],
+        "topicArn": inputs["awsSnsTopicArn"],
+        "enabled": inputs.get("enabled", True),
+    }
+    ctx.account.add("INTEGRATION", inputs["name"])
+    ctx.record(NOTIFICATION_INTEGRATION, inputs["name"], described)
+    return inputs["name"], {
+        **inputs,
+        "awsSnsIamUserArn": described["iamUserArn"],
+        "awsSnsExternalId": described["externalId"],
+        "fullyQualifiedName": _sql_name(inputs["name"]),
+    }
+
+
+def _error_topic_arn(ctx: LocalContext, integration: str, what: str) -> str:
+    ctx.account.require("INTEGRATION", integration, needed_by=what)
+    for entry in ctx.recorded:
+        if entry["type"] == NOTIFICATION_INTEGRATION and entry["name"] == integration:
+            return entry["inputs"]["topicArn"]
+    raise LocalDeployError(f"{what}: integration {integration} is not a notification integration")
+
+
+def _integration_user(name: str) -> str:
+    return f"snowflake-{name.lower()}"[:64]
+
+
+# ---------------------------------------------------------------- database objects
+
+
+def database(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    ctx.sql(f"CREATE DATABASE IF NOT EXISTS {_emulator_name(inputs['name'])}")
+    ctx.account.add("DATABASE", inputs["name"])
+    return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
+
+
+def schema(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    ctx.account.require("DATABASE", inputs["database"], needed_by=f"schema {inputs['name']}")
+    ctx.sql(f"CREATE SCHEMA IF NOT EXISTS {_emulator_name(inputs['database'], inputs['name'])}")
+    ctx.account.add("SCHEMA", inputs["database"], inputs["name"])
+    return f"{inputs['database']}.{inputs['name']}", {
+        **inputs,
+        "fullyQualifiedName": _sql_name(inputs["database"], inputs["name"]),
+    }
+
+
 def file_format_json(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    path = _in_schema(ctx, inputs, f"file format {inputs['name']}")
     compression = inputs.get("compression") or "AUTO"
-    ctx.sql(f"CREATE FILE FORMAT {_fqn(inputs)} TYPE = JSON COMPRESSION = {compression}")
-    return _fqn(inputs), _with_fqn(inputs)
+    ctx.sql(f"CREATE FILE FORMAT {_emulator_name(*path)} TYPE = JSON COMPRESSION = {compression}")
+    ctx.account.add("FILE FORMAT", *path)
+    return ".".join(path), _with_fqn(inputs)
 
 
 def _integration(ctx: LocalContext, name: str) -> Outputs:
     for entry in ctx.recorded:
-        if entry["type"].endswith("StorageIntegrationAws") and entry["name"] == name:
+        if entry["type"] == STORAGE_INTEGRATION and entry["name"] == name:
             return entry["inputs"]
     raise LocalDeployError(f"storage integration {name} does not exist")
 
@@ -125,32 +268,72 @@ def _check_snowflake_can_read(ctx: LocalContext, integration: Outputs, url: str)
 
 
 def stage_external_s3(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
-    integration = _integration(ctx, inputs["storageIntegration"])
-    _check_snowflake_can_read(ctx, integration, inputs["url"])
-    ctx.sql(f"CREATE STAGE {_fqn(inputs)} URL = '{inputs['url']}'")
-    ctx.stages[_fqn(inputs).upper()] = inputs
-    return _fqn(inputs), _with_fqn(inputs)
+    what = f"stage {inputs['name']}"
+    path = _in_schema(ctx, inputs, what)
+    ctx.account.require("INTEGRATION", inputs["storageIntegration"], needed_by=what)
+    format_name = (inputs.get("fileFormat") or {}).get("formatName")
+    if format_name:
+        ctx.account.require_qualified("FILE FORMAT", format_name, needed_by=what)
+    _check_snowflake_can_read(ctx, _integration(ctx, inputs["storageIntegration"]), inputs["url"])
+    ctx.sql(f"CREATE STAGE {_emulator_name(*path)} URL = '{inputs['url']}'")
+    ctx.account.add("STAGE", *path)
+    ctx.stages[".".join(path)] = inputs
+    return ".".join(path), _with_fqn(inputs)
 
 
 def table(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    path = _in_schema(ctx, inputs, f"table {inputs['name']}")
     columns = ", ".join(
         f"{c['name']} {c['type']}{'' if c.get('nullable', True) else ' NOT NULL'}" for c in inputs["columns"]
     )
-    ctx.sql(f"CREATE TABLE {_fqn(inputs)} ({columns})")
-    return _fqn(inputs), _with_fqn(inputs)
+    ctx.sql(f"CREATE TABLE {_emulator_name(*path)} ({columns})")
+    ctx.account.add("TABLE", *path)
+    return ".".join(path), _with_fqn(inputs)
+
+
+def _run_statement(ctx: LocalContext, statement: str, what: str) -> list[tuple]:
+    """One statement of an Execute: its tables must exist, and touching rows needs a warehouse."""
+    if needs_warehouse(statement):
+        ctx.account.require_warehouse(ctx.session, what)
+    for parts in tables_named(statement):
+        if len(parts) == 3 and not (ctx.account.exists("TABLE", *parts) or ctx.account.exists("VIEW", *parts)):
+            raise SnowflakeRefusedError(
+                f"{what}: SQL compilation error: Object '{'.'.join(parts)}' does not exist or not authorized."
+            )
+    return ctx.sql(statement)
 
 
 def execute(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
-    ctx.sql(reveal(inputs["execute"]))
-    results = ctx.sql(inputs["query"]) if inputs.get("query") else []
+    _run_statement(ctx, reveal(inputs["execute"]), f"execute {name}")
+    results = _run_statement(ctx, inputs["query"], f"execute {name} (query)") if inputs.get("query") else []
     return name, {**inputs, "queryResults": [list(map(str, row)) for row in results]}
 
 
 def view(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     if "COPY_HISTORY" in inputs["statement"].upper():
         return _copy_history_view(ctx, inputs)
-    ctx.sql(f"CREATE OR REPLACE VIEW {_fqn(inputs)} AS {inputs['statement']}")
-    return _fqn(inputs), _with_fqn(inputs)
+    what = f"view {inputs['name']}"
+    path = _in_schema(ctx, inputs, what)
+    for source in tables_named(inputs["statement"]):
+        if len(source) != 3:
+            raise SnowflakeRefusedError(
+                f"{what}: the view reads {'.'.join(source)}; qualify it as database.schema.name"
+            )
+        if not (ctx.account.exists("TABLE", *source) or ctx.account.exists("VIEW", *source)):
+            raise SnowflakeRefusedError(
+                f"{what}: SQL compilation error: Object '{'.'.join(source)}' does not exist or not authorized."
+            )
+    # After CREATE VIEW the provider reads the view's policy references with
+    # a table function, which needs a warehouse (terraform-provider-snowflake #3067).
+    ctx.account.require_warehouse(ctx.session, what)
+    ctx.sql(f"CREATE OR REPLACE VIEW {_emulator_name(*path)} AS {inputs['statement']}")
+    ctx.account.add("VIEW", *path)
+    return ".".join(path), _with_fqn(inputs)
+
+
+_COPY_TARGET = re.compile(r"^\s*COPY\s+INTO\s+([\w$.\"]+)", re.I)
+_COPY_STAGE = re.compile(r"@([\w$.\"]+)")
+_COPY_FORMAT = re.compile(r"FORMAT_NAME\s*=\s*'([^']+)'", re.I)
 
 
 def _copy_history_view(ctx: LocalContext, inputs: Outputs) -> tuple[str, Outputs]:
@@ -158,73 +341,189 @@ def _copy_history_view(ctx: LocalContext, inputs: Outputs) -> tuple[str, Outputs
     # not Snowflake, keeps the load metadata: the view of the same name and
     # columns reads the local Snowpipe's load history instead
     # (local_stack/snowpipe/load_history.py says how each column maps).
+    what = f"view {inputs['name']}"
+    path = _in_schema(ctx, inputs, what)
     found = re.search(r"TABLE_NAME\s*=>\s*'([^']+)'", inputs["statement"], re.I)
     if found is None:
-        raise LocalDeployError(f"view {_fqn(inputs)} reads COPY_HISTORY without TABLE_NAME => '<table>'")
-    # Like Snowflake, an unqualified name resolves in the view's own database and schema.
-    table = f"{inputs['database']}.{inputs['schema']}.{found.group(1)}".upper()
-    try:
-        ctx.sql(f"DESCRIBE TABLE {table}")
-    except Exception as err:
-        raise LocalDeployError(
-            f"view {_fqn(inputs)} reads COPY_HISTORY of {table}, which does not exist: create the table first"
-        ) from err
-    for statement in load_history.history_ddl(inputs["database"]):
+        raise SnowflakeRefusedError(f"{what}: COPY_HISTORY needs TABLE_NAME => '<table>'")
+    # An unqualified TABLE_NAME resolves in the view's own database and schema.
+    table = (path[0], path[1], found.group(1).upper())
+    if not ctx.account.exists("TABLE", *table):
+        raise SnowflakeRefusedError(
+            f"{what}: SQL compilation error: Table '{'.'.join(table)}' does not exist or not authorized."
+        )
+    ctx.account.require_warehouse(ctx.session, what)
+    for statement in load_history.history_ddl(path[0]):
         ctx.sql(statement)
-    ctx.sql(load_history.local_pipe_load_history_sql(inputs["statement"], _fqn(inputs), inputs["database"], table))
-    return _fqn(inputs), _with_fqn(inputs)
+    ctx.sql(
+        load_history.local_pipe_load_history_sql(inputs["statement"], _emulator_name(*path), path[0], ".".join(table))
+    )
+    ctx.account.add("VIEW", *path)
+    return ".".join(path), _with_fqn(inputs)
 
 
 def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    what = f"pipe {inputs['name']}"
+    path = _in_schema(ctx, inputs, what)
     copy = inputs["copyStatement"]
-    stage_ref = re.search(r"@([\w$.\"]+)", copy)
-    stage = ctx.stages.get(stage_ref.group(1).replace('"', "").upper()) if stage_ref else None
-    if stage is None:
-        raise LocalDeployError(
-            f"pipe {_fqn(inputs)} copies from {stage_ref and stage_ref.group(0)}, which is not a stage"
-        )
-    format_ref = re.search(r"FORMAT_NAME\s*=\s*'([^']+)'", copy)
+    target, stage_ref, format_ref = (p.search(copy) for p in (_COPY_TARGET, _COPY_STAGE, _COPY_FORMAT))
+    if not target or not stage_ref:
+        raise LocalDeployError(f"{what}: the copy statement must be COPY INTO <table> FROM ... @<stage> ...")
+    ctx.account.require_qualified("TABLE", target.group(1), needed_by=what)
+    stage_path = ctx.account.require_qualified("STAGE", stage_ref.group(1), needed_by=what)
+    if format_ref:
+        ctx.account.require_qualified("FILE FORMAT", format_ref.group(1), needed_by=what)
+    stage = ctx.stages[".".join(stage_path)]
+    error_topic_arn = (
+        _error_topic_arn(ctx, inputs["errorIntegration"], what) if inputs.get("errorIntegration") else None
+    )
     sqs = ctx.aws("sqs")
     queue_url = sqs.create_queue(QueueName=f"sf-snowpipe-{inputs['name'].lower()}-{secrets.token_hex(3)}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    ctx.account.add("PIPE", *path)
     ctx.pipes.append(
-        {
-            "name": inputs["name"],
-            "database": inputs["database"],
-            "schema": inputs["schema"],
-            "copy_statement": copy,
-            "auto_ingest": bool(inputs.get("autoIngest")),
-            "queue_url": queue_url,
-            "queue_arn": queue_arn,
-            "stage": {"name": _fqn(stage), "url": stage["url"]},
-            "file_format": {
-                "name": format_ref.group(1) if format_ref else None,
-                "type": "JSON",
-                "compression": "AUTO",
-            },
-        }
+        Pipe(
+            name=inputs["name"],
+            database=inputs["database"],
+            schema=inputs["schema"],
+            copy_statement=copy,
+            auto_ingest=bool(inputs.get("autoIngest")),
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            stage_name=".".join(stage_path),
+            stage_url=stage["url"],
+            file_format_name=".".join(split_qualified(format_ref.group(1))) if format_ref else None,
+            compression="AUTO",
+            error_topic_arn=error_topic_arn,
+        )
     )
-    return _fqn(inputs), {**_with_fqn(inputs), "notificationChannel": queue_arn}
+    return ".".join(path), {**_with_fqn(inputs), "notificationChannel": queue_arn}
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
+    WAREHOUSE: warehouse,
+    ACCOUNT_ROLE: account_role,
+    SERVICE_USER: service_user,
+    GRANT_PRIVILEGES: grant_privileges,
+    GRANT_ROLE: grant_account_role,
+    STORAGE_INTEGRATION: storage_integration,
+    NOTIFICATION_INTEGRATION: notification_integration,
+    RESOURCE_MONITOR: resource_monitor,
     "snowflake:index/database:Database": database,
     "snowflake:index/schema:Schema": schema,
-    "snowflake:index/storageIntegrationAws:StorageIntegrationAws": storage_integration,
     "snowflake:index/fileFormatJson:FileFormatJson": file_format_json,
     "snowflake:index/stageExternalS3:StageExternalS3": stage_external_s3,
     "snowflake:index/table:Table": table,
     "snowflake:index/execute:Execute": execute,
     "snowflake:index/view:View": view,
     "snowflake:index/pipe:Pipe": pipe,
-    **{
-        token: _recorder(token)
-        for token in (
-            "snowflake:index/warehouse:Warehouse",
-            "snowflake:index/accountRole:AccountRole",
-            "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole",
-            "snowflake:index/grantAccountRole:GrantAccountRole",
-            "snowflake:index/serviceUser:ServiceUser",
+}
+
+
+# ---------------------------------------------------------------- destroy
+
+
+def _drop_account_object(kind: str, type_token: str):
+    def drop(ctx: LocalContext, resource: StateResource) -> None:
+        ctx.account.drop(kind, resource.inputs["name"])
+        ctx.forget(type_token, resource.name)
+
+    return drop
+
+
+def _forget(type_token: str):
+    def forget(ctx: LocalContext, resource: StateResource) -> None:
+        ctx.forget(type_token, resource.name)
+
+    return forget
+
+
+def _drop_in_schema(kind: str):
+    def drop(ctx: LocalContext, resource: StateResource) -> None:
+        path = _path(resource.inputs)
+        ctx.sql(f"DROP {kind} IF EXISTS {_emulator_name(*path)}")
+        ctx.account.drop(kind, *path)
+
+    return drop
+
+
+def drop_storage_integration(ctx: LocalContext, resource: StateResource) -> None:
+    iam = ctx.aws("iam")
+    iam.delete_user(UserName=_integration_user(resource.inputs["name"]))
+    ctx.account.drop("INTEGRATION", resource.inputs["name"])
+    ctx.forget(STORAGE_INTEGRATION, resource.inputs["name"])
+
+
+def drop_notification_integration(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.aws("iam").delete_user(UserName=_integration_user(resource.inputs["name"]))
+    ctx.account.drop("INTEGRATION", resource.inputs["name"])
+    ctx.forget(NOTIFICATION_INTEGRATION, resource.inputs["name"])
+
+
+def drop_database(ctx: LocalContext, resource: StateResource) -> None:
+    # fakesnow 0.12.1 cannot drop a database (DuckDB has no DROP DATABASE for
+    # an attached catalog): drop what it holds, schema by schema (cascading).
+    name = resource.inputs["name"]
+    for _database, schema_name in {n for n in ctx.account.names("SCHEMA") if n[0] == name}:
+        ctx.sql(f"DROP SCHEMA IF EXISTS {_emulator_name(name, schema_name)}")
+    ctx.account.drop("DATABASE", name)
+
+
+def drop_schema(ctx: LocalContext, resource: StateResource) -> None:
+    ctx.sql(f"DROP SCHEMA IF EXISTS {_emulator_name(resource.inputs['database'], resource.inputs['name'])}")
+    ctx.account.drop("SCHEMA", resource.inputs["database"], resource.inputs["name"])
+
+
+def _drop_catalogued(kind: str, table: str):
+    """fakesnow 0.12.1 parses no DROP STAGE / DROP FILE FORMAT (its transforms/stage.py and
+    file_format.py turn only CREATE into a row of its own catalogue): delete that row."""
+
+    def drop(ctx: LocalContext, resource: StateResource) -> None:
+        database_name, schema_name, name = _path(resource.inputs)
+        ctx.sql(
+            f"DELETE FROM _fs_global._fs_information_schema.{table} WHERE upper(database_name) = "
+            f"'{database_name.upper()}' AND upper(schema_name) = '{schema_name.upper()}' "
+            f"AND upper(name) = '{name.upper()}'"
         )
-    },
+        ctx.account.drop(kind, database_name, schema_name, name)
+        ctx.stages.pop(".".join(_path(resource.inputs)), None)
+
+    return drop
+
+
+def revert_execute(ctx: LocalContext, resource: StateResource) -> None:
+    if resource.inputs.get("revert"):
+        _run_statement(ctx, reveal(resource.inputs["revert"]), f"execute {resource.name} (revert)")
+
+
+def drop_pipe(ctx: LocalContext, resource: StateResource) -> None:
+    database_name, schema_name, name = _path(resource.inputs)
+    # The pipe's queue goes with it (the notification pointing at it was deleted first).
+    ctx.aws("sqs").delete_queue(QueueUrl=_queue_url(ctx, resource.outputs["notificationChannel"]))
+    ctx.pipes = [p for p in ctx.pipes if (p.database, p.schema, p.name) != (database_name, schema_name, name)]
+    ctx.account.drop("PIPE", database_name, schema_name, name)
+
+
+def _queue_url(ctx: LocalContext, queue_arn: str) -> str:
+    queue_name = queue_arn.rsplit(":", 1)[-1]
+    return ctx.aws("sqs").get_queue_url(QueueName=queue_name)["QueueUrl"]
+
+
+DELETERS: dict[str, Deleter] = {
+    WAREHOUSE: _drop_account_object("WAREHOUSE", WAREHOUSE),
+    ACCOUNT_ROLE: _drop_account_object("ROLE", ACCOUNT_ROLE),
+    SERVICE_USER: _drop_account_object("USER", SERVICE_USER),
+    GRANT_PRIVILEGES: _forget(GRANT_PRIVILEGES),
+    GRANT_ROLE: _forget(GRANT_ROLE),
+    STORAGE_INTEGRATION: drop_storage_integration,
+    NOTIFICATION_INTEGRATION: drop_notification_integration,
+    RESOURCE_MONITOR: _drop_account_object("RESOURCE MONITOR", RESOURCE_MONITOR),
+    "snowflake:index/database:Database": drop_database,
+    "snowflake:index/schema:Schema": drop_schema,
+    "snowflake:index/fileFormatJson:FileFormatJson": _drop_catalogued("FILE FORMAT", "_fs_file_formats"),
+    "snowflake:index/stageExternalS3:StageExternalS3": _drop_catalogued("STAGE", "_fs_stages"),
+    "snowflake:index/table:Table": _drop_in_schema("TABLE"),
+    "snowflake:index/execute:Execute": revert_execute,
+    "snowflake:index/view:View": _drop_in_schema("VIEW"),
+    "snowflake:index/pipe:Pipe": drop_pipe,
 }

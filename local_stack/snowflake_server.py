@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from pathlib import Path
 
 import fakesnow
 
@@ -21,9 +22,10 @@ from local_stack import fakesnow_compat
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, help="the local stack whose pipes SYSTEM$PIPE_STATUS describes")
     args = parser.parse_args()
 
-    fakesnow_compat.install()
+    fakesnow_compat.install(args.state_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

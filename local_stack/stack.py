@@ -18,14 +18,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from local_stack import processes
-from local_stack.processes import LocalStackError
+from local_stack import state as local_state
+from local_stack.errors import LocalStackError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
 LOCAL_STACK = "local"
 # Files of one stack's life; caches (the Superset venv and home) survive.
-_RUN_FILES = ("endpoints.json", "pipes.json", "snowflake_objects.json", "deploy.json")
+_RUN_FILES = (
+    local_state.ENDPOINTS_FILE,
+    local_state.PIPES_FILE,
+    "snowflake_objects.json",
+    "deploy.json",
+    "deploy-config.json",
+    "pulumi-state.json",
+    "local-cloud.json",
+)
+SECRET_KEYS = ("ecommerce-analytics:supersetPassword", "ecommerce-analytics:dashboardUserPrivateKey")
 
 
 @dataclass
@@ -70,7 +82,7 @@ def _tcp_open(port: int) -> bool:
     return not processes.port_is_free(port)
 
 
-def up(settings: LocalStackSettings, progress: Progress = print, start_worker: bool = True) -> dict[str, Any]:
+def up(settings: LocalStackSettings, progress: Progress = print, start_worker: bool = True) -> local_state.Endpoints:
     """Starts everything and returns the endpoints; on any failure stops what it started."""
     state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
@@ -84,64 +96,54 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
     for name in _RUN_FILES:
         (state / name).unlink(missing_ok=True)
 
-    moto_port = processes.choose_port(settings.moto_port, "MOTO_PORT", "the S3/SQS/IAM emulator (moto)")
-    snowflake_port = processes.choose_port(settings.snowflake_port, "SNOWFLAKE_PORT", "the Snowflake emulator")
     superset_port = (
         processes.choose_port(settings.superset_port, "SUPERSET_PORT", "Superset") if settings.superset else None
     )
     python = sys.executable
     try:
         started = time.monotonic()
-        progress(f"starting moto on 127.0.0.1:{moto_port} and fakesnow on 127.0.0.1:{snowflake_port}")
-        moto = processes.start(
-            state, "moto", [python, "-m", "local_stack.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
-        )
-        fakesnow = processes.start(
-            state, "fakesnow", [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port)],
-            snowflake_port,
-        )  # fmt: skip
-        s3_endpoint = f"http://127.0.0.1:{moto_port}"
-        processes.wait_ready(moto, lambda: _http_ok(f"{s3_endpoint}/moto-api/"), timeout=30)
-        processes.wait_ready(fakesnow, lambda: _tcp_open(snowflake_port), timeout=30)
+        s3_endpoint, snowflake_port = start_emulators(settings, progress)
 
         overrides: dict[str, str] = {}
-        superset_endpoint: dict[str, Any] = {}
+        superset_endpoint: dict[str, str] = {}
         if superset_port is not None:
             superset_endpoint = _start_superset(state, superset_port, progress)
-            # Only the connection differs from a cloud stack: Superset's
-            # Snowflake driver goes to fakesnow, which accepts any password.
+            # The same key-pair login a cloud stack uses, with a throwaway key
+            # (fakesnow accepts any); only the driver's endpoint differs, and
+            # the deploy sets that where it creates the import (deploy()).
+            public_key, private_key = throwaway_key_pair()
             overrides = {
                 "ecommerce-analytics:supersetUrl": superset_endpoint["superset_url"],
                 "ecommerce-analytics:supersetUsername": superset_endpoint["superset_username"],
                 "ecommerce-analytics:supersetPassword": superset_endpoint["superset_password"],
-                "ecommerce-analytics:supersetSnowflakeHost": "127.0.0.1",
-                "ecommerce-analytics:supersetSnowflakePort": str(snowflake_port),
-                "ecommerce-analytics:supersetSnowflakeProtocol": "http",
-                "ecommerce-analytics:supersetSnowflakePassword": "local-emulator",
+                "ecommerce-analytics:dashboardUserPublicKey": public_key,
+                "ecommerce-analytics:dashboardUserPrivateKey": private_key,
             }
 
         progress("deploying the Pulumi program (Pulumi.local.yaml) onto the emulators")
         deploy_started = time.monotonic()
         run = deploy(state, s3_endpoint, snowflake_port, overrides)
-        progress(f"deployed {len(run['resources'])} resources in {time.monotonic() - deploy_started:.1f} s")
+        progress(f"deployed {len(run.resources)} resources in {time.monotonic() - deploy_started:.1f} s")
+        for advisory in run.policy_advisories:
+            progress(f"policy warning {advisory}")
 
-        endpoints = {
-            "s3_endpoint_url": s3_endpoint,
-            "region": run["exports"]["aws_region"],
-            "bucket": run["exports"]["bucket"],
-            "events_prefix": run["exports"]["events_prefix"],
-            "snowflake": {
-                "host": "127.0.0.1",
-                "port": snowflake_port,
-                "protocol": "http",
-                "database": run["exports"]["database"],
-                "schema": run["exports"]["schema"],
-            },
+        exports = run.exports
+        endpoints = local_state.Endpoints(
+            s3_endpoint_url=s3_endpoint,
+            region=exports["aws_region"],
+            bucket=exports["bucket"],
+            events_prefix=exports["events_prefix"],
+            snowflake=local_state.SnowflakeEndpoint(
+                host="127.0.0.1",
+                port=snowflake_port,
+                protocol="http",
+                database=exports["database"],
+                schema=exports["schema"],
+            ),
             **superset_endpoint,
-            **({"dashboard_url": run["exports"]["dashboard_url"]} if "dashboard_url" in run["exports"] else {}),
-        }
-        (state / "endpoints.json").write_text(json.dumps(endpoints, indent=2))
-        os.chmod(state / "endpoints.json", 0o600)
+            dashboard_url=exports.get("dashboard_url"),
+        )
+        local_state.write_endpoints(state, endpoints)
 
         if start_worker:
             progress("starting the local Snowpipe worker")
@@ -156,12 +158,29 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         raise
 
 
-def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, Any]:
+def start_emulators(settings: LocalStackSettings, progress: Progress = print) -> tuple[str, int]:
+    """moto and fakesnow, tracked in the state dir; returns (S3 endpoint URL, Snowflake port)."""
+    state = settings.state_dir
+    moto_port = processes.choose_port(settings.moto_port, "MOTO_PORT", "the S3/SQS/IAM emulator (moto)")
+    snowflake_port = processes.choose_port(settings.snowflake_port, "SNOWFLAKE_PORT", "the Snowflake emulator")
+    python = sys.executable
+    progress(f"starting moto on 127.0.0.1:{moto_port} and fakesnow on 127.0.0.1:{snowflake_port}")
+    moto = processes.start(
+        state, "moto", [python, "-m", "local_stack.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
+    )
+    server = [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port), "--state-dir", str(state)]
+    fakesnow = processes.start(state, "fakesnow", server, snowflake_port)
+    s3_endpoint = f"http://127.0.0.1:{moto_port}"
+    processes.wait_ready(moto, lambda: _http_ok(f"{s3_endpoint}/moto-api/"), timeout=30)
+    processes.wait_ready(fakesnow, lambda: _tcp_open(snowflake_port), timeout=30)
+    return s3_endpoint, snowflake_port
+
+
+def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, str]:
     from local_stack import superset_server
 
     progress(f"starting Superset on 127.0.0.1:{port} (first run installs and bootstraps it: a few minutes)")
-    pid = superset_server.start(port=port)
-    processes.track(state, "superset", pid, port, str(superset_server.LOG_DIR))
+    superset_server.start(state, port=port)
     login = superset_server.credentials()
     return {
         "superset_url": f"http://127.0.0.1:{port}",
@@ -170,37 +189,140 @@ def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, Any
     }
 
 
-def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[str, str]) -> dict[str, Any]:
-    """Runs __main__.py with Pulumi.local.yaml against the emulators; records what it created."""
-    from local_stack.local_cloud import LocalCloud, LocalContext
+def throwaway_key_pair() -> tuple[str, str]:
+    """(public PEM, private PKCS#8 PEM): a new RSA key for the local dashboard user, never reused elsewhere."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return public, private
+
+
+@dataclass
+class DeployResult:
+    resources: list[dict[str, Any]]
+    exports: dict[str, Any]
+    created: list[str]
+    unchanged: list[str]
+    declared: dict[str, dict[str, Any]]  # urn -> inputs, as the program declared them this run
+    policy_advisories: list[str]  # advisory findings of the policy pack (policy/checks.py)
+
+
+def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[str, str] | None = None) -> DeployResult:
+    """Runs __main__.py with Pulumi.local.yaml against the emulators, as `pulumi up` would.
+
+    What an earlier deploy of this stack created (its state in `state`) is
+    kept when its inputs are unchanged; `overrides` None re-uses the config of
+    the earlier deploy (a second `up` of the same stack).
+    """
+    from local_stack.deploy_state import DeployState
+    from local_stack.dynamic_resources import reveal
+    from local_stack.local_cloud import DeployMonitor, LocalCloud, restore_context, save_context
+    from local_stack.local_context import LocalContext
     from local_stack.program_runner import run_program
 
+    config_file = state / "deploy-config.json"
+    if overrides is None:
+        overrides = json.loads(config_file.read_text()) if config_file.exists() else {}
+    advisories = check_policies(overrides, SECRET_KEYS)
+    config_file.write_text(json.dumps(overrides))
+    os.chmod(config_file, 0o600)
+
+    def point_superset_at_fakesnow(props: dict[str, Any]) -> dict[str, Any]:
+        # The local target's one adaptation of a cloud input: Superset's
+        # Snowflake driver reaches fakesnow instead of <account>.snowflakecomputing.com.
+        if "connection" in props and "superset_url" in props:
+            props = {
+                **props,
+                "connection": {**props["connection"], "host": "127.0.0.1", "port": snowflake_port, "protocol": "http"},
+            }
+        return props
+
     context = LocalContext(
-        s3_endpoint_url=s3_endpoint, region="us-east-1", snowflake_port=snowflake_port, state_dir=state
+        s3_endpoint_url=s3_endpoint,
+        region=stack_region(),
+        snowflake_port=snowflake_port,
+        state_dir=state,
+        adapt_dynamic=point_superset_at_fakesnow,
     )
+    restore_context(context)
     cloud = LocalCloud(context)
+    monitor = DeployMonitor(cloud, DeployState.load(state))
     try:
-        run = run_program(
-            cloud,
-            LOCAL_STACK,
-            overrides=overrides,
-            secret_keys=("ecommerce-analytics:supersetPassword", "ecommerce-analytics:supersetSnowflakePassword"),
-        )
+        run = run_program(cloud, LOCAL_STACK, overrides=overrides, secret_keys=SECRET_KEYS, monitor=monitor)
+    finally:
+        save_context(context)
+        context.close()
+    result = DeployResult(
+        resources=[{"type": r.type, "name": r.name, "id": r.id} for r in run.registrations.values() if r.custom],
+        exports={k: v for k, v in reveal(run.exports).items() if "password" not in k},
+        created=monitor.created,
+        unchanged=monitor.unchanged,
+        declared={urn: r.inputs for urn, r in run.registrations.items() if r.custom},
+        policy_advisories=[str(v) for v in advisories],
+    )
+    record = {"resources": result.resources, "exports": result.exports}
+    (state / "deploy.json").write_text(json.dumps(record, indent=2, default=str))
+    return result
+
+
+def check_policies(overrides: dict[str, str], secret_keys: tuple[str, ...]) -> list:
+    """The policy pack's checks over a dry run of the program; refuses before anything exists.
+
+    Raises LocalStackError naming each mandatory policy and resource; returns
+    the advisory violations.
+    """
+    from local_stack import policy_gate
+    from local_stack.plan_cloud import PlanCloud
+    from local_stack.program_runner import run_program
+    from policy import checks
+
+    plan = run_program(PlanCloud(), LOCAL_STACK, overrides=overrides, secret_keys=secret_keys)
+    try:
+        return checks.refuse_mandatory(policy_gate.violations(plan, LOCAL_STACK), LOCAL_STACK)
+    except checks.PolicyViolationError as err:
+        raise LocalStackError(str(err)) from err
+
+
+def destroy(state_dir: Path = DEFAULT_STATE_DIR, progress: Progress = print) -> list[str]:
+    """`pulumi destroy` of the running local stack; the emulators keep running (`down` stops them)."""
+    from local_stack.destroy import destroy as destroy_resources
+    from local_stack.local_context import LocalContext
+
+    found = local_state.read_endpoints(state_dir)
+    # Snowflake's service stops with the pipe it serves.
+    if processes.stop(state_dir, "snowpipe"):
+        progress("stopped the local Snowpipe worker (its pipe is being dropped)")
+    context = LocalContext(
+        s3_endpoint_url=found.s3_endpoint_url,
+        region=found.region,
+        snowflake_port=found.snowflake.port,
+        state_dir=state_dir,
+    )
+    try:
+        return destroy_resources(context, progress).deleted
     finally:
         context.close()
-    cloud.write_state()
-    from local_stack.dynamic_resources import reveal
 
-    record = {
-        "resources": [{"type": r.type, "name": r.name, "id": r.id} for r in run.registrations.values() if r.custom],
-        "exports": {k: v for k, v in reveal(run.exports).items() if "password" not in k},
-    }
-    (state / "deploy.json").write_text(json.dumps(record, indent=2, default=str))
-    return record
+
+def stack_region(stack_name: str = LOCAL_STACK) -> str:
+    """aws:region of Pulumi.<stack>.yaml: the region the emulators play."""
+    path = PROJECT_DIR / f"Pulumi.{stack_name}.yaml"
+    region = (yaml.safe_load(path.read_text(encoding="utf-8")).get("config") or {}).get("aws:region")
+    if not region:
+        raise LocalStackError(f"{path} sets no aws:region: add `aws:region: <region>` under config")
+    return region
 
 
 def down(state_dir: Path = DEFAULT_STATE_DIR) -> list[str]:
     stopped = processes.stop_all(state_dir)
-    for name in ("endpoints.json",):
-        (state_dir / name).unlink(missing_ok=True)
+    (state_dir / local_state.ENDPOINTS_FILE).unlink(missing_ok=True)
     return stopped

@@ -1,35 +1,35 @@
-"""Apache Superset for the local stack: install, bootstrap, start, stop.
+"""Apache Superset for the local stack: install, bootstrap, start (stopped with the stack).
 
 Superset's dependency pins clash with the Pulumi program's, so it lives in
 its own venv (.local/superset-venv) built from superset-requirements.txt.
-Every step is idempotent and cached, so `start` after the first run takes
-seconds:
+Install and bootstrap are idempotent and cached, so `start` after the first
+run takes seconds:
 
 - install:   venv + pip install; skipped while the requirements hash matches.
-- bootstrap: SQLite metadata under .local/superset-home, `db upgrade`,
-             `init`, admin user; skipped while the same hash is recorded.
-- start:     gunicorn on 127.0.0.1:PORT, waits for /health, returns the PID.
+- bootstrap: a template home (.local/superset-home: SQLite metadata after
+             `db upgrade`, `init`, admin user); skipped while the same hash
+             is recorded.
+- start:     a fresh copy of the template into the stack's state dir, then
+             gunicorn on 127.0.0.1:PORT as a process of the stack
+             (local_stack/processes.py: tracked, logged to <state dir>/superset.log,
+             stopped by `down`), ready once /health answers.
 
 Credentials (admin password, SECRET_KEY) are generated once and kept in
 .local/superset-home/credentials.json. They protect a Superset bound to
 127.0.0.1 on a developer machine and nothing else.
 
-    python -m local_stack.superset_server install|bootstrap|start|stop|credentials
+    python -m local_stack.cli superset install|bootstrap|credentials
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
 import secrets
-import signal
+import shutil
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import venv
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +37,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from local_stack.processes import alive, port_is_free
+from local_stack import processes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = REPO_ROOT / "superset-requirements.txt"
@@ -47,7 +47,7 @@ HOME_DIR = LOCAL_DIR / "superset-home"
 CREDENTIALS_FILE = HOME_DIR / "credentials.json"
 CONFIG_FILE = HOME_DIR / "superset_config.py"
 METADATA_DB = HOME_DIR / "superset.db"
-LOG_DIR = HOME_DIR / "logs"
+LOG_DIR = HOME_DIR / "logs"  # install and bootstrap logs; a running stack logs to its state dir
 INSTALL_MARKER = VENV_DIR / ".installed-requirements.sha256"
 BOOTSTRAP_MARKER = HOME_DIR / ".bootstrapped.json"
 HOST = "127.0.0.1"
@@ -61,7 +61,7 @@ BOOTSTRAP_VERSION = 1
 console = Console(stderr=True)
 
 
-class SupersetServerError(RuntimeError):
+class SupersetServerError(processes.LocalStackError):
     """Installing, bootstrapping or starting the local Superset failed."""
 
 
@@ -167,11 +167,11 @@ TALISMAN_ENABLED = False
 '''
 
 
-def _superset_env() -> dict[str, str]:
+def _superset_env(home: Path = HOME_DIR) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        SUPERSET_CONFIG_PATH=str(CONFIG_FILE),
-        SUPERSET_HOME=str(HOME_DIR),
+        SUPERSET_CONFIG_PATH=str(home / CONFIG_FILE.name),
+        SUPERSET_HOME=str(home),
         FLASK_APP="superset.app:create_app()",
         PYTHONUNBUFFERED="1",
     )
@@ -233,44 +233,33 @@ def bootstrap(force: bool = False) -> bool:
     return True
 
 
-def _pid_file(port: int) -> Path:
-    return HOME_DIR / f"superset-{port}.pid"
+def healthy(port: int) -> bool:
+    return processes.http_ok(f"http://{HOST}:{port}/health")
 
 
-def healthy(port: int, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=timeout) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+def _stack_home(state_dir: Path) -> Path:
+    """A fresh copy of the bootstrapped home: this stack's metadata and imports live in its state dir."""
+    # Not "superset-home": the default state dir is .local itself, where the template lives.
+    home = state_dir / "superset-stack-home"
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.copytree(HOME_DIR, home, ignore=shutil.ignore_patterns("logs", "*.pid"))
+    return home
 
 
-def _tail(path: Path, lines: int = 25) -> str:
-    if not path.exists():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+def start(
+    state_dir: Path, port: int = DEFAULT_PORT, workers: int = 1, timeout: float = 180.0
+) -> processes.TrackedProcess:
+    """Install/bootstrap if needed, then start gunicorn on 127.0.0.1:port as a process of the stack in state_dir.
 
-
-def start(port: int = DEFAULT_PORT, workers: int = 1, timeout: float = 180.0) -> int:
-    """Install/bootstrap if needed, start gunicorn on 127.0.0.1:port, wait for /health; return its PID.
-
-    A Superset this module already started on the port is reused.
+    Returns once /health answers; `processes.stop_all(state_dir)` (the stack's `down`) stops it.
     """
     install()
     bootstrap()
-    pid_file = _pid_file(port)
-    if pid_file.exists():
-        pid = int(pid_file.read_text())
-        if alive(pid) and healthy(port):
-            console.print(f"Superset already running on http://{HOST}:{port} (pid {pid})")
-            return pid
-        pid_file.unlink()
-    if not port_is_free(port):
+    if not processes.port_is_free(port):
         raise SupersetServerError(
-            f"port {port} on {HOST} is already in use by another program: stop it or choose another --port"
+            f"port {port} on {HOST} is already in use by another program: stop it or choose another SUPERSET_PORT"
         )
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOG_DIR / f"superset-{port}.log"
+    home = _stack_home(state_dir)
     args = [
         str(_bin("gunicorn")),
         "--bind",
@@ -291,106 +280,8 @@ def start(port: int = DEFAULT_PORT, workers: int = 1, timeout: float = 180.0) ->
         "superset.app:create_app()",
     ]
     started = time.monotonic()
-    with log_path.open("ab") as log:
-        # Own session: stop() can signal gunicorn's master and workers as a group.
-        process = subprocess.Popen(
-            args,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=_superset_env(),
-            start_new_session=True,
-        )
-    pid_file.write_text(str(process.pid))
-    with console.status(f"[bold]starting Superset on http://{HOST}:{port}[/] (log: {log_path})"):
-        while not healthy(port):
-            if process.poll() is not None:
-                pid_file.unlink(missing_ok=True)
-                raise SupersetServerError(
-                    f"Superset exited with code {process.returncode} while starting; log {log_path}:\n{_tail(log_path)}"
-                )
-            if time.monotonic() - started > timeout:
-                stop_pid(process.pid)
-                pid_file.unlink(missing_ok=True)
-                raise SupersetServerError(
-                    f"Superset did not answer http://{HOST}:{port}/health within {timeout:.0f} s; "
-                    f"log {log_path}:\n{_tail(log_path)}"
-                )
-            time.sleep(0.5)
+    tracked = processes.start(state_dir, "superset", args, port, env=_superset_env(home))
+    with console.status(f"[bold]starting Superset on http://{HOST}:{port}[/] (log: {tracked.log})"):
+        processes.wait_ready(tracked, lambda: healthy(port), timeout=timeout)
     console.print(f"[green]✓[/] Superset up on http://{HOST}:{port} in {time.monotonic() - started:.1f} s")
-    return process.pid
-
-
-def stop_pid(pid: int, timeout: float = 20.0) -> None:
-    """Stop a Superset started by start(): its gunicorn master and workers."""
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            # Reap it if it is our child, so it does not linger as a zombie.
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            if not alive(pid):
-                return
-        time.sleep(0.2)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-
-
-def stop(port: int = DEFAULT_PORT) -> bool:
-    """Stop the Superset started on this port. Returns False when none was running."""
-    pid_file = _pid_file(port)
-    if not pid_file.exists():
-        return False
-    stop_pid(int(pid_file.read_text()))
-    pid_file.unlink(missing_ok=True)
-    return True
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local_stack.superset_server", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("install", help="build .local/superset-venv (cached by requirements hash)")
-    boot = sub.add_parser("bootstrap", help="metadata DB, roles, admin user (cached)")
-    boot.add_argument("--force", action="store_true", help="run the bootstrap steps again")
-    for name, helptext in (
-        ("start", "start Superset and wait for /health"),
-        ("stop", "stop a started Superset"),
-    ):
-        cmd = sub.add_parser(name, help=helptext)
-        cmd.add_argument("--port", type=int, default=DEFAULT_PORT)
-        if name == "start":
-            cmd.add_argument("--workers", type=int, default=1)
-    sub.add_parser("credentials", help="print the local admin login as JSON")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "install":
-            if not install():
-                console.print("Superset venv is current")
-        elif args.command == "bootstrap":
-            install()
-            if not bootstrap(force=args.force):
-                console.print("Superset home is already bootstrapped")
-        elif args.command == "start":
-            pid = start(args.port, args.workers)
-            creds = credentials()
-            console.print(f"pid {pid}; log in as {creds.username} (password in {CREDENTIALS_FILE})")
-            print(pid)
-        elif args.command == "stop":
-            console.print("stopped" if stop(args.port) else f"no Superset started on port {args.port}")
-        elif args.command == "credentials":
-            creds = credentials()
-            print(json.dumps({"username": creds.username, "password": creds.password}))
-    except SupersetServerError as err:
-        console.print(f"[red]error:[/] {err}")
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return tracked

@@ -7,17 +7,29 @@ pipe's SQS notification channel, fully qualified names.
 
 from __future__ import annotations
 
+import base64
+
+import dill
 import pulumi
 
+from infra.wire_format import reveal
 from local_stack import dynamic_resources
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 SNOWFLAKE_IAM_USER_ARN = "arn:aws:iam::999988887777:user/snowflake-abc123"
+# A notification integration reports its own IAM user and external id
+# (DESC NOTIFICATION INTEGRATION: SF_AWS_IAM_USER_ARN, SF_AWS_EXTERNAL_ID).
+SNOWFLAKE_SNS_USER_ARN = "arn:aws:iam::999988887777:user/snowflake-sns-def456"
+SNOWFLAKE_SNS_EXTERNAL_ID = "ABC12345_SFCRole=2_snsExternalIdFromSnowflake="
 SUPERSET_IMPORT = "pulumi-python:dynamic/superset:AssetsImport"
 
 
 class FakeCloud(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.iam_waits: list[int] = []
+        """Seconds each IAM propagation wait asked for: answered at once, a made-up IAM has nothing to propagate."""
+
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -33,14 +45,20 @@ class FakeCloud(pulumi.runtime.Mocks):
         if not args.custom:
             return "", {}
         inputs = dict(args.inputs)
-        if args.typ == SUPERSET_IMPORT:
-            # A service call: answered like a mock, as the import would answer.
-            url = inputs["superset_url"]
-            return "dashboard-uuid", {**inputs, "dashboard_url": f"{url}/superset/dashboard/ecommerce-live/"}
-        if args.typ == "pulumi-python:dynamic:Resource":
-            # The program's other dynamic resources compute locally: run them for real.
+        # Python dynamic resources register as pulumi-python:dynamic[/module:Name].
+        if args.typ.startswith("pulumi-python:dynamic"):
+            provider = dill.loads(base64.b64decode(reveal(inputs[dynamic_resources.PROVIDER_KEY])))
+            if type(provider).__module__ == "infra.iam_propagation":
+                # A real wait would sleep iamPropagationSeconds in every test run.
+                self.iam_waits.append(int(reveal(inputs["seconds"])))
+                return f"{args.name}-id", inputs
+            # The others run for real: the external id computes locally, the Superset import
+            # talks HTTP to supersetUrl (tests point it at tests/fake_superset.py).
             return dynamic_resources.create(inputs)
         outputs = {**inputs, **self._computed(args.typ, args.name, inputs)}
+        if args.typ == "aws:s3/bucket:Bucket":
+            # A bucket's id is its name (pulumi-aws: `pulumi import aws:s3/bucket:Bucket x <bucket-name>`).
+            return outputs["bucket"], outputs
         return f"{args.name}-id", outputs
 
     def _computed(self, typ: str, name: str, inputs: dict) -> dict:
@@ -58,6 +76,13 @@ class FakeCloud(pulumi.runtime.Mocks):
                     }
                 ]
             }
+        if typ == "aws:sns/topic:Topic":
+            topic = inputs.get("name") or f"{name}-7e8f9a"
+            return {"name": topic, "arn": f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{topic}"}
+        if typ == "aws:sns/topicSubscription:TopicSubscription":
+            return {"arn": f"{inputs['topic']}:5c1d2e3f", "pendingConfirmation": inputs.get("protocol") == "email"}
+        if typ == "snowflake:index/notificationIntegration:NotificationIntegration":
+            return {"awsSnsIamUserArn": SNOWFLAKE_SNS_USER_ARN, "awsSnsExternalId": SNOWFLAKE_SNS_EXTERNAL_ID}
         if typ == "snowflake:index/pipe:Pipe":
             return {
                 "notificationChannel": f"arn:aws:sqs:{REGION}:999988887777:sf-snowpipe-AIDA-{inputs['name']}",

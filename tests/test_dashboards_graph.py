@@ -1,4 +1,8 @@
-"""The dashboards step in the graph: ordering, and secrets that stay secret."""
+"""The dashboards step in the graph: ordering, the URL it exports, and secrets that stay secret.
+
+The program's own Superset import runs for real, against the stand-in of
+tests/fake_superset.py: what the stack exports is what the provider computed.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from local_stack.dynamic_resources import reveal
 from local_stack.program_runner import ProgramRun, run_program
 from tests.fake_cloud import SUPERSET_IMPORT, FakeCloud
+from tests.fake_superset import FakeSuperset, serving
 
 NS = "ecommerce-analytics"
 SUPERSET_PASSWORD = "superset-admin-pw-8c1f"
+# Pulumi's marker of a secret value on the wire (pulumi.runtime.rpc._special_secret_sig).
+SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
 PASSPHRASE = "key-passphrase-77d2"
 
 
@@ -33,11 +40,21 @@ def key_pair():
 
 
 @pytest.fixture(scope="module")
-def run(key_pair) -> ProgramRun:
+def superset():
+    # supersetUsername is left at its Pulumi.yaml default, admin.
+    state = FakeSuperset(username="admin", password=SUPERSET_PASSWORD)
+    with serving(state) as url:
+        yield url, state
+
+
+@pytest.fixture(scope="module")
+def run(key_pair, superset) -> ProgramRun:
     private, public = key_pair
+    url, _state = superset
     overrides = {
         f"{NS}:iamPropagationSeconds": "0",
-        f"{NS}:supersetUrl": "https://superset.example.com",
+        # With a trailing slash, as people paste it: the program must not double it.
+        f"{NS}:supersetUrl": f"{url}/",
         f"{NS}:supersetPassword": SUPERSET_PASSWORD,
         f"{NS}:snowflakeAccount": "MYORG-MYACCOUNT",
         f"{NS}:dashboardUserPublicKey": public,
@@ -68,26 +85,53 @@ def test_connection_is_this_stacks_dashboard_user(run):
     assert "host" not in connection, "a cloud stack connects to the account's own host"
 
 
+def _is_secret(value) -> bool:
+    return isinstance(value, dict) and value.get("4dabf18193072939515e22adb298388d") == SECRET_SIGNATURE
+
+
+def _plain_parts(value):
+    """The value with only its secret-wrapped parts blanked out: what state shows in plain text."""
+    if _is_secret(value):
+        return "[secret]"
+    if isinstance(value, dict):
+        return {k: _plain_parts(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_parts(v) for v in value]
+    return value
+
+
 def test_secrets_are_secret_inputs_and_never_plain_outputs(run, key_pair):
+    """Every input and output of every resource is scanned, the import's own fields included.
+
+    Broken on purpose: the provider returning `superset_password` among its outputs made this test
+    fail (the old scan skipped the superset_password/private_key/private_key_passphrase fields
+    altogether, so it passed).
+    """
     private, _ = key_pair
     inputs = run.one(SUPERSET_IMPORT).inputs
     for key in ("superset_password", "private_key", "private_key_passphrase"):
-        assert reveal(inputs[key]) is not None, f"{key} did not reach the import"
-        assert inputs[key] != reveal(inputs[key]), f"{key} reached the import as plain text, not a secret"
+        assert _is_secret(inputs[key]), f"{key} reached the import as plain text, not a secret"
+        assert reveal(inputs[key]), f"{key} did not reach the import"
     body = private.strip().splitlines()[1]
     exported = json.dumps(reveal(run.exports), default=str)
     for secret in (SUPERSET_PASSWORD, PASSPHRASE, body):
         assert secret not in exported, "a secret appears in the stack's exports"
     for registration in run.registrations.values():
-        for name, value in registration.outputs.items():
-            if value == reveal(value) and name not in ("superset_password", "private_key", "private_key_passphrase"):
-                text = json.dumps(value, default=str)
+        for kind, values in (("input", registration.inputs), ("output", registration.outputs)):
+            for name, value in values.items():
+                text = json.dumps(_plain_parts(value), default=str)
                 for secret in (SUPERSET_PASSWORD, PASSPHRASE, body):
-                    assert secret not in text, f"{registration.name}.{name} holds a secret in plain text"
+                    assert secret not in text, f"{registration.name} {kind} {name} holds a secret in plain text"
 
 
-def test_dashboard_url_is_exported(run):
-    assert run.exports["dashboard_url"].startswith("https://superset.example.com/superset/dashboard/")
+def test_dashboard_url_is_the_imported_dashboards_page(run, superset):
+    """Computed by the program's import against the stand-in: supersetUrl (its trailing slash
+    dropped) + the slug of superset_assets/dashboards/ecommerce_live.yaml. Broken on purpose: the
+    provider building the URL from the dashboard id made this test fail."""
+    url, state = superset
+    assert len(state.imports) == 1, f"the deploy must import once, Superset received {len(state.imports)}"
+    assert state.dashboard_slugs == {"ecommerce-live"}
+    assert run.exports["dashboard_url"] == f"{url}/superset/dashboard/ecommerce-live/"
 
 
 def test_stack_without_superset_leaves_the_step_out_with_a_warning(caplog):

@@ -50,7 +50,7 @@ def test_view_reads_copy_history_of_the_events_table_for_24_hours(run):
 
 
 def test_dashboard_role_may_select_the_view(run):
-    grant = reveal(run.named("pipe-health-select").outputs)
+    grant = reveal(run.named("pipe-health-reader-select").outputs)
     assert grant["privileges"] == ["SELECT"]
     assert grant["accountRoleName"] == run.exports["dashboard_role"]
     assert grant["onSchemaObject"]["objectName"].endswith(".PIPE_LOAD_HISTORY")

@@ -7,14 +7,15 @@ Every test here would fail if one of the wires that make the pipeline work
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
+from pathlib import Path
 
+import pulumi_snowflake
 import pytest
 import sqlglot
 from sqlglot import exp
 
-from infra import sql_source
-from infra.snowflake_provider import PREVIEW_FEATURES
 from local_stack.dynamic_resources import reveal
 from local_stack.program_runner import ProgramRun, run_program
 from tests.fake_cloud import ACCOUNT_ID, SNOWFLAKE_IAM_USER_ARN, FakeCloud
@@ -30,6 +31,7 @@ VIEW = "snowflake:index/view:View"
 NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 FILE_FORMAT = "snowflake:index/fileFormatJson:FileFormatJson"
 DYNAMIC = "pulumi-python:dynamic:Resource"
+NOTIFICATION_INTEGRATION = "snowflake:index/notificationIntegration:NotificationIntegration"
 
 # The chain the design needs: the integration needs the bucket; the role
 # trusts the integration's user; Snowflake may only use the role once its
@@ -38,10 +40,13 @@ DYNAMIC = "pulumi-python:dynamic:Resource"
 DESIGNED_CRITICAL_PATH = [BUCKET, INTEGRATION, ROLE, ROLE_POLICY, DYNAMIC, STAGE, PIPE, NOTIFICATION]
 
 
+DEV_CLOUD = FakeCloud()
+
+
 @cache
 def dev_stack() -> ProgramRun:
     """Pulumi.dev.yaml alone, exactly as committed (no overrides)."""
-    return run_program(FakeCloud(), "dev")
+    return run_program(DEV_CLOUD, "dev")
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +56,10 @@ def run() -> ProgramRun:
 
 def outputs(run: ProgramRun, type_token: str) -> dict:
     return reveal(run.one(type_token).outputs)
+
+
+def outputs_of(run: ProgramRun, name: str) -> dict:
+    return reveal(run.named(name).outputs)
 
 
 def test_dev_stack_evaluates_from_its_file_alone(run):
@@ -65,7 +74,7 @@ def test_dev_stack_evaluates_from_its_file_alone(run):
 def test_trust_policy_names_the_integration_user_and_requires_its_external_id(run):
     integration = outputs(run, INTEGRATION)
     described = integration["describeOutputs"][0]
-    trust = json.loads(outputs(run, ROLE)["assumeRolePolicy"])
+    trust = json.loads(outputs_of(run, "snowflake-access-role")["assumeRolePolicy"])
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"AWS": SNOWFLAKE_IAM_USER_ARN}, (
         f"role trusts {statement['Principal']}, not the storage integration's IAM user"
@@ -83,7 +92,7 @@ def test_trust_policy_names_the_integration_user_and_requires_its_external_id(ru
 
 def test_precomputed_role_arn_is_the_real_role_arn(run):
     precomputed = outputs(run, INTEGRATION)["storageAwsRoleArn"]
-    actual = outputs(run, ROLE)["arn"]
+    actual = outputs_of(run, "snowflake-access-role")["arn"]
     assert precomputed == actual, f"integration was given {precomputed} but the role is {actual}"
     assert f":{ACCOUNT_ID}:" in precomputed
     assert run.exports["snowflake_role_arn"] == actual
@@ -97,7 +106,7 @@ def test_stage_bucket_prefix_policy_and_notification_agree(run):
     assert outputs(run, INTEGRATION)["storageAllowedLocations"] == [events_url], (
         "integration may allow the events prefix only"
     )
-    policy = json.loads(outputs(run, ROLE_POLICY)["policy"])
+    policy = json.loads(outputs_of(run, "snowflake-access-read-events")["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadEventFiles"]["Resource"] == f"{bucket['arn']}/{prefix}*"
     assert by_sid["ListEventFiles"]["Condition"] == {"StringLike": {"s3:prefix": [f"{prefix}*"]}}, (
@@ -131,7 +140,11 @@ def test_pipe_copies_from_the_stage_into_ecommerce_events(run):
     assert f"@{stage['database']}.{stage['schema']}.{stage['name']}" in text, "COPY must read the declared stage"
     fmt = f"{file_format['database']}.{file_format['schema']}.{file_format['name']}"
     assert f"FORMAT_NAME = '{fmt}'" in text
-    assert stage["fileFormat"]["formatName"] == fmt
+    assert (
+        stage["fileFormat"]["formatName"]
+        == file_format["fullyQualifiedName"]
+        == '"ECOMMERCE_DEV"."ANALYTICS"."JSON_EVENTS"'
+    ), "the stage must name its format by the format's own fully qualified name (the provider's documented way)"
     assert "ON_ERROR = SKIP_FILE" in text
     assert "METADATA$FILENAME" in text and "METADATA$START_SCAN_TIME" in text
     assert "CURRENT_TIMESTAMP" not in text.upper(), "a pipe's COPY must not use CURRENT_TIMESTAMP"
@@ -151,13 +164,45 @@ def test_projection_maps_onto_every_column_of_the_target_table(run):
     )
 
 
+# Literal Snowflake types, as written in sql/table_ddl.sql (read it to check):
+# the program must declare these, whatever parses the file.
+TABLE_COLUMNS = {
+    "ECOMMERCE_EVENTS": [
+        ("EVENT_ID", "VARCHAR", False),
+        ("EVENT_TYPE", "VARCHAR", False),
+        ("EVENT_TIMESTAMP", "TIMESTAMP_NTZ", False),
+        ("CUSTOMER_ID", "NUMBER(38,0)", False),
+        ("PRODUCT_ID", "NUMBER(38,0)", False),
+        ("QUANTITY", "NUMBER(38,0)", False),
+        ("SESSION_ID", "VARCHAR", True),
+        ("RAW_EVENT", "VARIANT", False),
+        ("SOURCE_FILE", "VARCHAR", False),
+        ("LOADED_AT", "TIMESTAMP_LTZ", False),
+    ],
+    "PRODUCTS": [
+        ("PRODUCT_ID", "NUMBER(38,0)", False),
+        ("NAME", "VARCHAR", False),
+        ("CATEGORY", "VARCHAR", False),
+        ("PRICE", "NUMBER(10,2)", False),
+    ],
+    "CUSTOMERS": [
+        ("CUSTOMER_ID", "NUMBER(38,0)", False),
+        ("NAME", "VARCHAR", False),
+        ("AGE_GROUP", "VARCHAR", False),
+        ("LOCATION", "VARCHAR", False),
+    ],
+}
+
+
 def test_tables_are_declared_from_table_ddl(run):
-    for spec in sql_source.tables().values():
-        table = reveal(run.named(f"tables-{spec.name.lower()}").outputs)
+    """Broken on purpose to see it fail: `price NUMBER(10, 3)` in sql/table_ddl.sql made this test fail
+    (the old comparison with sql_source.tables(), the function that built the columns, passed)."""
+    declared_tables = {reveal(t.outputs)["name"] for t in run.of_type(TABLE)}
+    assert declared_tables == set(TABLE_COLUMNS), f"tables declared: {sorted(declared_tables)}"
+    for name, columns in TABLE_COLUMNS.items():
+        table = reveal(run.named(f"tables-{name.lower()}").outputs)
         declared = [(c["name"], c["type"], c["nullable"]) for c in table["columns"]]
-        assert declared == [(c.name, c.type, c.nullable) for c in spec.columns], (
-            f"table {spec.name} columns differ from sql/table_ddl.sql"
-        )
+        assert declared == columns, f"table {name} columns differ from sql/table_ddl.sql:\n{declared}"
 
 
 def test_view_is_created_after_the_tables_it_reads(run):
@@ -173,8 +218,8 @@ def test_view_is_created_after_the_tables_it_reads(run):
 
 def test_reference_data_is_loaded_after_its_table(run):
     for seed_name, table_name in (
-        ("tables-seed-products", "tables-products"),
-        ("tables-seed-customers", "tables-customers"),
+        ("reference-data-products", "tables-products"),
+        ("reference-data-customers", "tables-customers"),
     ):
         seed = run.named(seed_name)
         assert run.named(table_name).urn in seed.dependencies, f"{seed_name} must run after {table_name} exists"
@@ -183,7 +228,7 @@ def test_reference_data_is_loaded_after_its_table(run):
 
 def test_snowflake_access_policy_is_least_privilege(run):
     bucket_arn = outputs(run, BUCKET)["arn"]
-    policy = json.loads(outputs(run, ROLE_POLICY)["policy"])
+    policy = json.loads(outputs_of(run, "snowflake-access-read-events")["policy"])
     actions = set()
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
@@ -213,16 +258,65 @@ def test_bucket_is_private_encrypted_versioned_and_tls_only(run):
     )
 
 
+def _documented_preview_features() -> set[str]:
+    """The preview feature names the installed pulumi-snowflake documents on its provider's
+    preview_features_enabled argument (the list between "can be enabled are:" and "Promoted features")."""
+    text = (Path(pulumi_snowflake.__file__).parent / "provider.py").read_text(encoding="utf-8")
+    listing = re.search(r"Preview features that can be enabled are: (.*?)\. Promoted features", text)
+    assert listing, "pulumi_snowflake/provider.py no longer documents its preview features: re-check the parser"
+    return set(re.findall(r"<code>(\w+)</code>", listing.group(1)))
+
+
+def _feature_name(type_token: str) -> str:
+    """snowflake:index/dynamicTable:DynamicTable -> snowflake_dynamic_table_resource (the provider's naming)."""
+    module = type_token.split("/")[1].split(":")[0]
+    return "snowflake_" + re.sub(r"(?<!^)(?=[A-Z])", "_", module).lower() + "_resource"
+
+
+def test_feature_names_follow_the_provider_documentation():
+    documented = _documented_preview_features()
+    assert {"snowflake_table_resource", "snowflake_pipe_resource", "snowflake_dynamic_table_resource"} <= documented
+    assert _feature_name("snowflake:index/dynamicTable:DynamicTable") == "snowflake_dynamic_table_resource"
+    assert _feature_name(STAGE) == "snowflake_stage_external_s3_resource"
+    assert _feature_name(STAGE) not in documented, "StageExternalS3 is promoted (stable), not preview"
+
+
 def test_provider_enables_exactly_the_preview_resources_used(run):
-    provider = outputs(run, "pulumi:providers:snowflake")
-    enabled = json.loads(provider["previewFeaturesEnabled"])
-    used = {
-        TABLE: "snowflake_table_resource",
-        PIPE: "snowflake_pipe_resource",
-    }
-    assert set(enabled) == set(PREVIEW_FEATURES) == {used[t] for t in used if run.of_type(t)}
-    for credential in ("password", "privateKey", "privateKeyPassphrase", "token"):
-        assert credential not in provider, f"provider credential {credential} must come from the environment"
+    """The preview resources are derived from the types the program registers, so a new one counts.
+
+    Broken on purpose to see it fail: a snowflake.DynamicTable added to infra/enriched_events.py
+    made this test fail with "enables [...] but the program uses [..., snowflake_dynamic_table_resource]".
+    """
+    documented = _documented_preview_features()
+    snowflake_types = {r.type for r in run.registrations.values() if r.custom and r.type.startswith("snowflake:")}
+    used = {_feature_name(t) for t in snowflake_types} & documented
+    assert used >= {"snowflake_table_resource", "snowflake_pipe_resource"}, f"preview resources found: {used}"
+    providers = run.of_type("pulumi:providers:snowflake")
+    assert providers, "the program must declare its Snowflake provider(s) explicitly"
+    for provider in providers:
+        settings = reveal(provider.outputs)
+        enabled = set(json.loads(settings["previewFeaturesEnabled"]))
+        assert enabled == used, (
+            f"provider {provider.name} enables {sorted(enabled)} but the program uses {sorted(used)}: "
+            "the provider refuses a preview resource it was not told about, and an unused one widens the risk"
+        )
+        for credential in ("password", "privateKey", "privateKeyPassphrase", "token"):
+            assert credential not in settings, f"provider credential {credential} must come from the environment"
+
+
+def test_iam_wait_holds_the_configured_seconds_without_sleeping_in_tests(run):
+    """Pulumi.dev.yaml's iamPropagationSeconds: 15 reaches the wait, between the role policy and the stage.
+
+    The made-up cloud answers the wait without sleeping (`make test-fast` used to sleep 15 s here);
+    what it was asked to wait is asserted instead. Broken on purpose: `seconds=0` hard-coded in
+    infra/snowflake_access.py made this test fail.
+    """
+    wait = run.named("snowflake-access-iam-propagation")
+    assert reveal(wait.inputs)["seconds"] == 15, "the wait must be iamPropagationSeconds from Pulumi.dev.yaml"
+    assert run.named("snowflake-access-read-events").urn in wait.dependencies, "the wait starts once the policy exists"
+    assert wait.urn in run.one(STAGE).dependencies, "the stage must wait for IAM propagation"
+    # One wait per IAM role Snowflake assumes: the storage integration's and the error notifications'.
+    assert DEV_CLOUD.iam_waits == [15, 15], f"the made-up cloud was asked to wait {DEV_CLOUD.iam_waits} s"
 
 
 def test_warehouse_costs_nothing_while_idle(run):

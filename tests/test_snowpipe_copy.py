@@ -17,7 +17,7 @@ from local_stack.snowpipe import copy_plan, pipes, quick_check, record_checks
 from local_stack.snowpipe.copy_plan import CopyPlanError, TargetColumn
 from local_stack.snowpipe.record_checks import RecordError
 
-NAMESPACE = sql_source.Namespace("ECOMMERCE_POC", "ANALYTICS")
+NAMESPACE = sql_source.SchemaPath("ECOMMERCE_POC", "ANALYTICS")
 
 
 def _table_columns() -> list[TargetColumn]:
@@ -328,5 +328,8 @@ def test_truncated_gzip_is_a_file_error() -> None:
 
 
 def test_stage_prefix_gets_a_trailing_slash() -> None:
-    pipe = pipes.PipeSpec("P", "D", "S", "COPY", "q", "s3://bucket/events", "AUTO")
+    pipe = pipes.PipeSpec(
+        name="P", database="D", schema="S", copy_statement="COPY", auto_ingest=True, queue_url="q",
+        queue_arn="arn", stage_name="D.S.STAGE", stage_url="s3://bucket/events",
+    )  # fmt: skip
     assert (pipe.bucket, pipe.prefix) == ("bucket", "events/"), "events2/x must not count as under events"

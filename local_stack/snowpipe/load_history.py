@@ -97,7 +97,7 @@ _HISTORY_COLUMNS = (
 
 @functools.cache
 def _target_table(copy_statement: str) -> str:
-    return parse_copy_target(copy_statement).upper()
+    return parse_copy_target(copy_statement).replace('"', "").upper()
 
 
 def history_record(pipe: PipeSpec, outcome: FileOutcome) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import snowflake.connector.errors
 from local_stack import endpoints as local_endpoints
 from local_stack.snowpipe.load_history import LOAD_FAILED, LOADED, history_table, rejected_table
 from local_stack.snowpipe.pipes import read_pipes
+from local_stack.state import read_endpoints
 
 
 def status(state_dir: str | Path = ".local") -> dict[str, Any]:
@@ -18,7 +19,7 @@ def status(state_dir: str | Path = ".local") -> dict[str, Any]:
     JSON-able; `make local-status` prints it.
     """
     state_dir = Path(state_dir)
-    endpoints = local_endpoints.read(state_dir)
+    endpoints = read_endpoints(state_dir)
     report: dict[str, Any] = {"pipes": []}
     connection = local_endpoints.connect_snowflake(endpoints)
     try:

@@ -39,6 +39,7 @@ from local_stack.snowpipe.load_history import (
 from local_stack.snowpipe.pipes import PipeSpec, read_pipes
 from local_stack.snowpipe.quick_check import quick_verdict, quick_verdicts
 from local_stack.snowpipe.record_checks import CastError, FileVerdict, RecordError, decode_file, validate_records
+from local_stack.state import Endpoints, read_endpoints
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class PipeWorker:
     def __init__(
         self,
         pipe: PipeSpec,
-        endpoints: dict[str, Any],
+        endpoints: Endpoints,
         spool_dir: Path,
         wait_seconds: int,
         visibility: int,
@@ -536,11 +537,14 @@ def fail_before_commit_hook(marker: str) -> Callable[[list[PreparedFile]], None]
 def _single_worker(state_dir: Path) -> Iterator[None]:
     # The in-memory history assumes it is the only writer for these pipes.
     lock_path = state_dir / "snowpipe.lock"
-    with open(lock_path, "w") as lock:
+    # Opened without truncating: a refused second worker must not erase the PID
+    # of the one holding the lock (SYSTEM$PIPE_STATUS reads it, local_stack/pipe_status.py).
+    with open(lock_path, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise SystemExit(f"another local Snowpipe worker already holds {lock_path}") from None
+        lock.truncate(0)
         lock.write(str(os.getpid()))
         lock.flush()
         yield
@@ -561,7 +565,7 @@ def run(
     """
     state_dir = Path(state_dir).resolve()
     stop = stop or threading.Event()
-    endpoints = local_endpoints.read(state_dir)
+    endpoints = read_endpoints(state_dir)
     pipes = read_pipes(state_dir)
     spool_dir = state_dir / "snowpipe" / "spool"
     spool_dir.mkdir(parents=True, exist_ok=True)

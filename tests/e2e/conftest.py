@@ -1,12 +1,14 @@
-"""Session fixtures for end-to-end tests: the local stack (local_stack/harness.py) and its Snowpipe worker."""
+"""Session fixtures for end-to-end tests: the local stack (local_stack/harness.py), its Snowpipe worker, Superset."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from local_stack import stack
 from local_stack.harness import ROOT, LocalEnv, local_env, start_worker, stop_process, wait_until, worker_log
 
 __all__ = ["ROOT", "LocalEnv", "Worker", "wait_until", "worker_log"]
@@ -36,3 +38,16 @@ def worker(env: LocalEnv) -> Iterator[Worker]:
     running = Worker(env.state_dir)
     yield running
     stop_process(running.process)
+
+
+@pytest.fixture(scope="session")
+def superset_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The stack with Superset and seed events (tests/e2e/superset_stack.py), once per session."""
+    from tests.e2e import superset_stack as superset
+
+    state_dir = tmp_path_factory.mktemp("superset-stack")
+    built = superset.build(state_dir)
+    try:
+        yield built
+    finally:
+        stack.down(state_dir)

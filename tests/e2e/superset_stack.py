@@ -1,15 +1,16 @@
 """The local stack WITH Superset (`make local-up`), plus known events: shared by the Superset e2e tests.
 
-The stack is built once per test session (whichever test module asks first)
-and torn down at the end of the session, every process stopped by its PID:
+Built once per test session by the `superset_stack` fixture (tests/e2e/conftest.py)
+and torn down at its end, every process stopped by its PID:
 
 - `local_stack.stack.up`: moto, fakesnow, the real Superset on a free port,
   the Pulumi program deployed (its own post-deploy hook imports the bundle
   into Superset with the fakesnow connection), and the Snowpipe worker;
 - a fixed, seeded set of events uploaded to the bucket and loaded by the
   pipeline itself;
-- the import's outputs (chart ids, dashboard id) from one more overwrite
-  import through the provider, with the same inputs the deploy used.
+- what the DEPLOY imported, read back from Superset's API: the dashboard
+  behind the exported dashboard_url and its charts. Nothing is re-imported
+  here: the tests see the deploy's own import.
 """
 
 from __future__ import annotations
@@ -17,20 +18,18 @@ from __future__ import annotations
 import csv
 import json
 import random
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
-import pytest
 import requests
 
-from infra.superset_import import SupersetImportProvider
 from local_stack import endpoints as local_endpoints
 from local_stack import processes, producer, superset_server
 from local_stack import stack as lifecycle
+from local_stack.state import Endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "ECOMMERCE_POC"
@@ -41,15 +40,16 @@ SEED = 20261127
 
 @dataclass
 class SupersetStack:
-    endpoints: dict[str, Any]
+    endpoints: Endpoints
     superset_url: str
     username: str
     password: str
     outputs: dict[str, Any]
+    state_dir: Path
 
     @property
     def snowflake_port(self) -> int:
-        return self.endpoints["snowflake"]["port"]
+        return self.endpoints.snowflake.port
 
     def connect(self) -> Any:
         """A Snowflake connector session on the fakesnow server, in ECOMMERCE_POC.ANALYTICS."""
@@ -111,77 +111,68 @@ def local_connection(port: int) -> dict[str, Any]:
     }
 
 
-def import_props(stack_url: str, creds: superset_server.LocalCredentials, snowflake_port: int) -> dict[str, Any]:
-    from infra.superset_import import read_asset_files
+def import_props(stack: SupersetStack) -> dict[str, Any]:
+    """The import's props as the local deploy gave them: its throwaway key, the emulator's endpoint."""
+    from infra.superset_bundle import read_asset_files
 
+    deployed_config = json.loads((stack.state_dir / "deploy-config.json").read_text())
+    creds = superset_server.credentials()
     return {
-        "superset_url": stack_url,
+        "superset_url": stack.superset_url,
         "superset_username": creds.username,
         "superset_password": creds.password,
-        "connection": local_connection(snowflake_port),
-        "database_password": "local-emulator",
+        "connection": local_connection(stack.snowflake_port),
+        "private_key": deployed_config["ecommerce-analytics:dashboardUserPrivateKey"],
         "asset_files": read_asset_files(),
     }
 
 
-@dataclass
-class _Built:
-    stack: SupersetStack
-    state_dir: Path
-
-
-_BUILT: list[_Built] = []
-
-
-def _build(tmp_dir: Path) -> _Built:
-    settings = lifecycle.LocalStackSettings(state_dir=tmp_dir, superset=True, superset_port=processes.free_port())
+def build(state_dir: Path) -> SupersetStack:
+    """Brings the stack up in state_dir and loads the seed events; on failure stops what it started."""
+    settings = lifecycle.LocalStackSettings(state_dir=state_dir, superset=True, superset_port=processes.free_port())
     endpoints = lifecycle.up(settings, progress=lambda message: print(message))
     try:
-        deployed = json.loads((tmp_dir / "deploy.json").read_text())
+        deployed = json.loads((state_dir / "deploy.json").read_text())
         assert any(r["type"] == "pulumi-python:dynamic/superset:AssetsImport" for r in deployed["resources"]), (
             "the local deploy must run the program's own Superset import"
         )
-        snowflake_port = endpoints["snowflake"]["port"]
         _load_seed_events(endpoints)
         creds = superset_server.credentials()
-        url = endpoints["superset_url"]
-        outputs = SupersetImportProvider(retries=3, backoff=0.2).create(import_props(url, creds, snowflake_port)).outs
-        assert outputs["dashboard_url"] == deployed["exports"]["dashboard_url"]
+        url = endpoints.superset_url
+        stack = SupersetStack(endpoints, url, creds.username, creds.password, {}, state_dir)
+        stack.outputs.update(_deployed_dashboard(stack, deployed["exports"]["dashboard_url"]))
     except BaseException:
-        lifecycle.down(tmp_dir)
+        lifecycle.down(state_dir)
         raise
-    return _Built(SupersetStack(endpoints, url, creds.username, creds.password, outputs), tmp_dir)
+    return stack
 
 
-def _load_seed_events(endpoints: dict[str, Any]) -> None:
+def _deployed_dashboard(stack: SupersetStack, dashboard_url: str) -> dict[str, Any]:
+    """The dashboard the deploy imported, as Superset serves it: found by the slug in the exported URL."""
+    path = urlparse(dashboard_url).path
+    assert path.startswith("/superset/dashboard/") and path.endswith("/"), f"unexpected dashboard_url {dashboard_url}"
+    slug = path.removeprefix("/superset/dashboard/").strip("/")
+    api = stack.api()
+    response = api.get(f"{stack.superset_url}/api/v1/dashboard/{slug}", timeout=30)
+    assert response.status_code == 200, f"the deploy's dashboard {slug!r} is not in Superset: {response.text[:300]}"
+    dashboard_id = response.json()["result"]["id"]
+    charts = api.get(f"{stack.superset_url}/api/v1/dashboard/{dashboard_id}/charts", timeout=30)
+    assert charts.status_code == 200, charts.text[:300]
+    return {
+        "dashboard_url": dashboard_url,
+        "dashboard_id": dashboard_id,
+        "chart_ids": {chart["slice_name"]: chart["id"] for chart in charts.json()["result"]},
+    }
+
+
+def _load_seed_events(endpoints: Endpoints) -> None:
     """Through the pipeline itself: one NDJSON.gz file into the bucket, then wait for the worker."""
     events = seed_events(_csv_rows("products.csv"), _csv_rows("customers.csv"))
     s3 = local_endpoints.aws_client(endpoints, "s3")
-    s3.put_object(Bucket=endpoints["bucket"], Key=f"{endpoints['events_prefix']}seed/events.ndjson.gz",
+    s3.put_object(Bucket=endpoints.bucket, Key=f"{endpoints.events_prefix}seed/events.ndjson.gz",
                   Body=producer.ndjson_gz(events))  # fmt: skip
-    deadline = time.monotonic() + 60
+    query = f"SELECT COUNT(*) FROM {DATABASE}.{SCHEMA}.ECOMMERCE_EVENTS"
     with local_endpoints.connect_snowflake(endpoints) as connection:
-        while time.monotonic() < deadline:
-            (count,) = (
-                connection.cursor().execute(f"SELECT COUNT(*) FROM {DATABASE}.{SCHEMA}.ECOMMERCE_EVENTS").fetchone()
-            )
-            if count == len(events):
-                return
-            time.sleep(0.1)
+        if processes.poll_until(lambda: connection.cursor().execute(query).fetchone()[0] == len(events), timeout=60):
+            return
     raise TimeoutError(f"the local Snowpipe did not load the {len(events)} seed events within 60 s")
-
-
-@pytest.fixture(scope="session")
-def superset_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SupersetStack]:
-    # Imported by several test modules: the module-level cache keeps it to one
-    # stack per session even though each module registers its own fixture.
-    if not _BUILT:
-        built = _build(tmp_path_factory.mktemp("superset-stack"))
-        _BUILT.append(built)
-
-        def teardown() -> None:
-            lifecycle.down(built.state_dir)
-            _BUILT.clear()
-
-        request.session.config.add_cleanup(teardown)
-    yield _BUILT[0].stack

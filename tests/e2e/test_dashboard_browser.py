@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from local_stack import superset_server
-from tests.e2e.superset_stack import ROOT, SupersetStack, superset_stack  # noqa: F401 - fixture
+from tests.e2e.superset_stack import ROOT, SupersetStack
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ def _chart_count() -> int:
     return len(list((ROOT / "superset_assets" / "charts").glob("*.yaml")))
 
 
-def test_every_chart_renders_data_in_the_browser(superset_stack: SupersetStack) -> None:  # noqa: F811
+def test_every_chart_renders_data_in_the_browser(superset_stack: SupersetStack) -> None:
     browser = os.environ.get("CHROMIUM") or shutil.which("chromium")
     driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
     if not (browser and driver):

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
 from pathlib import Path
 
+import boto3
 import pulumi
 import pytest
+import snowflake.connector
 
 from infra.reference_data import SEED_FILES
 from local_stack import endpoints as local_endpoints
 from local_stack import processes, stack
-from local_stack.local_cloud import LocalCloud, LocalContext, LocalDeployError
+from local_stack import state as local_state
+from local_stack.local_cloud import LocalCloud
+from local_stack.local_context import LocalContext, LocalDeployError
 from local_stack.processes import LocalStackError
 from local_stack.program_runner import run_program
 from tests.fake_cloud import FakeCloud
@@ -47,28 +52,53 @@ def test_local_deploy_creates_every_resource_the_program_declares(running):
     assert declared - created == set(), f"declared but not created locally: {sorted(declared - created)}"
 
 
-def test_endpoints_file_has_the_documented_keys(running):
-    state, endpoints = running
-    on_disk = json.loads((state / "endpoints.json").read_text())
-    assert on_disk == endpoints
-    assert {"s3_endpoint_url", "region", "bucket", "events_prefix", "snowflake"} <= set(on_disk)
-    assert set(on_disk["snowflake"]) == {"host", "port", "protocol", "database", "schema"}
+def test_endpoints_file_tells_where_the_running_stack_listens(running):
+    """The file's values are checked against Pulumi.local.yaml's literals and against the running
+    emulators, with plain clients (not the helpers that read the file). Broken on purpose: writing
+    a stale bucket name ("<bucket>-old") into the file made this test fail (comparing the file
+    with the dict it was written from passed)."""
+    state, _ = running
+    path = state / "endpoints.json"
+    on_disk = json.loads(path.read_text())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600, "endpoints.json may hold the local Superset login"
+    assert (on_disk["region"], on_disk["bucket"], on_disk["events_prefix"]) == (
+        "us-east-1",
+        "ecommerce-raw-events-local",
+        "events/",
+    ), "region, bucketName and eventsPrefix of Pulumi.local.yaml"
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=on_disk["s3_endpoint_url"],
+        region_name=on_disk["region"],
+        aws_access_key_id="any",
+        aws_secret_access_key="any",
+    )
+    assert s3.head_bucket(Bucket=on_disk["bucket"])["ResponseMetadata"]["HTTPStatusCode"] == 200
+    sf = on_disk["snowflake"]
+    expected = ("127.0.0.1", "http", "ECOMMERCE_POC", "ANALYTICS")
+    assert (sf["host"], sf["protocol"], sf["database"], sf["schema"]) == expected
+    with snowflake.connector.connect(
+        host=sf["host"], port=sf["port"], protocol=sf["protocol"], user="any", password="any", account="any"
+    ) as connection:
+        query = f"SELECT COUNT(*) FROM {sf['database']}.{sf['schema']}.PRODUCTS"
+        (products,) = connection.cursor().execute(query).fetchone()
+    assert products == 43, "reference_data/products.csv has 43 products"
 
 
 def test_bucket_settings_and_notification_are_real_in_moto(running):
     _, endpoints = running
     s3 = _aws(endpoints, "s3")
-    bucket = endpoints["bucket"]
+    bucket = endpoints.bucket
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()), f"public access block not fully on: {block}"
     (queue,) = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
-    pipes = json.loads((running[0] / "pipes.json").read_text())["pipes"]
-    assert queue["QueueArn"] == pipes[0]["queue_arn"], "the program's notification must route to the pipe's queue"
+    (pipe,) = local_state.read_pipes(running[0])
+    assert queue["QueueArn"] == pipe.queue_arn, "the program's notification must route to the pipe's queue"
     rules = queue["Filter"]["Key"]["FilterRules"]
-    assert {"Name": "Prefix", "Value": endpoints["events_prefix"]} in rules or {
+    assert {"Name": "Prefix", "Value": endpoints.events_prefix} in rules or {
         "Name": "prefix",
-        "Value": endpoints["events_prefix"],
+        "Value": endpoints.events_prefix,
     } in rules
 
 
@@ -129,14 +159,14 @@ def test_down_stops_everything_and_frees_the_ports(tmp_path):
     tracked = processes.read_tracked(tmp_path)
     stack.down(tmp_path)
     assert not any(processes.alive(p.pid) for p in tracked), "local-down left processes running"
-    for port in (int(endpoints["s3_endpoint_url"].rsplit(":", 1)[1]), endpoints["snowflake"]["port"]):
+    for port in (int(endpoints.s3_endpoint_url.rsplit(":", 1)[1]), endpoints.snowflake.port):
         assert processes.port_is_free(port), f"port {port} still in use after local-down"
 
 
 def test_unknown_resource_type_fails_naming_it(tmp_path):
     cloud = LocalCloud(LocalContext("http://127.0.0.1:1", "us-east-1", 1, Path(tmp_path)))
     args = pulumi.runtime.MockResourceArgs(
-        typ="aws:sns/topic:Topic", name="alerts", inputs={}, provider=None, resource_id=None, custom=True
+        typ="aws:ec2/instance:Instance", name="bastion", inputs={}, provider=None, resource_id=None, custom=True
     )
-    with pytest.raises(LocalDeployError, match=r"aws:sns/topic:Topic 'alerts': the local deploy has no handler"):
+    with pytest.raises(LocalDeployError, match=r"aws:ec2/instance:Instance 'bastion': the local deploy has no handler"):
         cloud.new_resource(args)

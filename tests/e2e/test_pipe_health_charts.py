@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from local_stack import endpoints as local_endpoints
-from tests.e2e.superset_stack import SupersetStack, superset_stack  # noqa: F401 - fixture
+from tests.e2e.superset_stack import SupersetStack
 
 pytestmark = pytest.mark.e2e
 
@@ -31,11 +31,11 @@ def _results(stack: SupersetStack, chart_name: str) -> list[dict[str, Any]]:
     return result["data"]
 
 
-def test_health_charts_show_the_loads(superset_stack: SupersetStack) -> None:  # noqa: F811
+def test_health_charts_show_the_loads(superset_stack: SupersetStack) -> None:
     endpoints = superset_stack.endpoints
     s3 = local_endpoints.aws_client(endpoints, "s3")
-    key = f"{endpoints['events_prefix']}health/bad.ndjson"
-    s3.put_object(Bucket=endpoints["bucket"], Key=key, Body=b'{"event_id": "h-1", "quantity": "x"}\n')
+    key = f"{endpoints.events_prefix}health/bad.ndjson"
+    s3.put_object(Bucket=endpoints.bucket, Key=key, Body=b'{"event_id": "h-1", "quantity": "x"}\n')
     with superset_stack.connect() as connection:
         cursor = connection.cursor()
         deadline = time.monotonic() + 30

@@ -652,13 +652,13 @@ def test_skipped_file_publishes_snowflakes_error_notification_to_the_pipes_topic
     message = json.loads(json.loads(received[0]["Body"])["Message"])
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", message.pop("timestamp")), "ISO 8601 UTC"
     assert uuid.UUID(message.pop("messageId")), "a unique message id"
-    pipe = env.pipes["pipes"][0]
+    pipe = env.pipes[0]
     assert message == {
         "version": "1.0",
         "messageType": "INGEST_FAILED_FILE",
         "accountName": "LOCAL",
         "pipeName": "ECOMMERCE_POC.ANALYTICS.ECOMMERCE_EVENTS_PIPE",
         "tableName": "ECOMMERCE_POC.ANALYTICS.ECOMMERCE_EVENTS",
-        "stageLocation": pipe["stage"]["url"],
+        "stageLocation": pipe.stage_url,
         "messages": [{"fileName": "notify/bad.ndjson", "firstError": "Numeric value 'x' is not recognized"}],
     }, message

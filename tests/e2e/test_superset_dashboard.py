@@ -1,10 +1,13 @@
-"""The imported dashboard's charts, served by the real Superset over fakesnow, equal sql/dashboard_queries.sql."""
+"""The deployed dashboard's charts, served by the real Superset over fakesnow, equal sql/dashboard_queries.sql.
+
+The chart and dashboard ids are those of the deploy's own import (see
+tests/e2e/superset_stack.py); the re-import tests run last.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,8 +16,8 @@ import pytest
 from infra import sql_source
 from infra.superset_import import SupersetImportProvider
 from local_stack import endpoints as local_endpoints
-from local_stack import producer, superset_server
-from tests.e2e.superset_stack import SupersetStack, import_props, superset_stack  # noqa: F401 - fixture
+from local_stack import processes, producer
+from tests.e2e.superset_stack import SupersetStack, import_props
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +72,7 @@ def _chart_rows(stack: SupersetStack, chart_id: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("chart_name", list(SEED_CHARTS))
-def test_chart_matches_dashboard_query(superset_stack: SupersetStack, chart_name: str) -> None:  # noqa: F811
+def test_chart_matches_dashboard_query(superset_stack: SupersetStack, chart_name: str) -> None:
     query_name, columns = SEED_CHARTS[chart_name]
     chart_id = superset_stack.outputs["chart_ids"].get(chart_name)
     assert chart_id, f"chart {chart_name!r} is not on the imported dashboard: {superset_stack.outputs['chart_ids']}"
@@ -84,7 +87,7 @@ def test_chart_matches_dashboard_query(superset_stack: SupersetStack, chart_name
     )
 
 
-def test_live_chart_counts_every_recent_event(superset_stack: SupersetStack) -> None:  # noqa: F811
+def test_live_chart_counts_every_recent_event(superset_stack: SupersetStack) -> None:
     chart_id = superset_stack.outputs["chart_ids"]["Live Events and Revenue per Minute"]
     events_per_minute, revenue_per_minute = (r["data"] for r in _chart_results(superset_stack, chart_id))
     with superset_stack.connect() as connection:
@@ -101,7 +104,7 @@ def test_live_chart_counts_every_recent_event(superset_stack: SupersetStack) -> 
     assert len(events_per_minute) > 10, f"expected a point per minute over ~50 minutes, got {len(events_per_minute)}"
 
 
-def test_dashboard_refreshes_itself(superset_stack: SupersetStack) -> None:  # noqa: F811
+def test_dashboard_refreshes_itself(superset_stack: SupersetStack) -> None:
     response = superset_stack.api().get(
         f"{superset_stack.superset_url}/api/v1/dashboard/{superset_stack.outputs['dashboard_id']}", timeout=30
     )
@@ -111,17 +114,57 @@ def test_dashboard_refreshes_itself(superset_stack: SupersetStack) -> None:  # n
     assert superset_stack.outputs["dashboard_url"].endswith("/superset/dashboard/ecommerce-live/")
 
 
-def test_reimport_is_idempotent(superset_stack: SupersetStack) -> None:  # noqa: F811
+def test_dashboard_moves_as_events_stream_in(superset_stack: SupersetStack) -> None:
+    """New purchases put in S3 show up in the dashboard's numbers, through the whole pipeline."""
+    chart_id = superset_stack.outputs["chart_ids"]["Total Revenue"]
+    before = float(_chart_rows(superset_stack, chart_id)[0]["revenue"])
+    with superset_stack.connect() as connection:
+        (price,) = connection.cursor().execute("SELECT PRICE FROM PRODUCTS WHERE PRODUCT_ID = 1001").fetchone()
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    purchases = [
+        {"event_id": f"moving-{n}", "event_type": "purchase", "event_timestamp": now, "customer_id": 7,
+         "product_id": 1001, "quantity": 2}
+        for n in range(3)
+    ]  # fmt: skip
+    endpoints = superset_stack.endpoints
+    local_endpoints.aws_client(endpoints, "s3").put_object(
+        Bucket=endpoints.bucket,
+        Key=f"{endpoints.events_prefix}moving/purchases.ndjson",
+        Body=producer.ndjson(purchases),
+    )
+    expected = before + 3 * 2 * float(price)
+    readings: list[float] = []
+
+    def moved() -> bool:
+        readings.append(float(_chart_rows(superset_stack, chart_id)[0]["revenue"]))
+        return math.isclose(readings[-1], expected, abs_tol=0.01)
+
+    processes.poll_until(moved, timeout=30, interval=0.5)
+    after = readings[-1]
+    assert math.isclose(after, expected, abs_tol=0.01), (
+        f"Total Revenue went from {before} to {after}; three purchases of 2 x {price} should make it {expected}"
+    )
+
+
+# Re-imports last: every test above sees the deploy's own import.
+
+
+def test_reimport_is_idempotent(superset_stack: SupersetStack) -> None:
+    """An overwrite import with the deploy's inputs keeps the deploy's dashboard and chart ids, then diffs clean.
+
+    Runs after the tests above: they read what the deploy itself imported.
+    """
     provider = SupersetImportProvider(retries=2, backoff=0.1)
-    props = import_props(superset_stack.superset_url, superset_server.credentials(), superset_stack.snowflake_port)
-    assert not provider.diff("id", superset_stack.outputs, props).changes, "unchanged inputs must not re-import"
-    again = provider.update("id", superset_stack.outputs, props).outs
+    props = import_props(superset_stack)
+    again = provider.create(props).outs
+    assert again["dashboard_url"] == superset_stack.outputs["dashboard_url"]
+    assert again["dashboard_id"] == superset_stack.outputs["dashboard_id"], "overwrite import must keep the dashboard"
     assert again["chart_ids"] == superset_stack.outputs["chart_ids"], "overwrite import must keep the chart ids"
-    assert again["dashboard_id"] == superset_stack.outputs["dashboard_id"]
+    assert not provider.diff("id", again, props).changes, "unchanged inputs must not re-import"
 
 
-def test_keypair_connection_is_accepted_by_superset(superset_stack: SupersetStack) -> None:  # noqa: F811
-    """The cloud path: the private key travels in encrypted_extra_secrets and Superset's driver uses it.
+def test_keypair_connection_is_accepted_by_superset(superset_stack: SupersetStack) -> None:
+    """An encrypted key with its passphrase: both travel in encrypted_extra_secrets and Superset's driver uses them.
 
     fakesnow ignores authentication, so this proves the import and Superset's
     key handling (PEM -> DER connect_arg), not Snowflake's key check.
@@ -137,50 +180,13 @@ def test_keypair_connection_is_accepted_by_superset(superset_stack: SupersetStac
         serialization.BestAvailableEncryption(passphrase.encode()),
     ).decode()
     provider = SupersetImportProvider(retries=2, backoff=0.1)
-    password_props = import_props(
-        superset_stack.superset_url, superset_server.credentials(), superset_stack.snowflake_port
-    )
-    keypair_props = {
-        **password_props,
-        "database_password": None,
-        "private_key": pem,
-        "private_key_passphrase": passphrase,
-    }
+    deployed_props = import_props(superset_stack)
+    keypair_props = {**deployed_props, "private_key": pem, "private_key_passphrase": passphrase}
     try:
         outs = provider.update("id", superset_stack.outputs, keypair_props).outs
         assert pem not in json.dumps(outs) and passphrase not in json.dumps(outs), "key material in the outputs"
         rows = _chart_rows(superset_stack, outs["chart_ids"]["Total Revenue"])
         assert rows and rows[0]["revenue"], f"Total Revenue over the key-pair connection returned {rows}"
     finally:
-        # Back to the password connection the other tests were written against.
-        provider.update("id", superset_stack.outputs, password_props)
-
-
-def test_dashboard_moves_as_events_stream_in(superset_stack: SupersetStack) -> None:  # noqa: F811
-    """New purchases put in S3 show up in the dashboard's numbers, through the whole pipeline."""
-    chart_id = superset_stack.outputs["chart_ids"]["Total Revenue"]
-    before = float(_chart_rows(superset_stack, chart_id)[0]["revenue"])
-    with superset_stack.connect() as connection:
-        (price,) = connection.cursor().execute("SELECT PRICE FROM PRODUCTS WHERE PRODUCT_ID = 1001").fetchone()
-    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    purchases = [
-        {"event_id": f"moving-{n}", "event_type": "purchase", "event_timestamp": now, "customer_id": 7,
-         "product_id": 1001, "quantity": 2}
-        for n in range(3)
-    ]  # fmt: skip
-    endpoints = superset_stack.endpoints
-    local_endpoints.aws_client(endpoints, "s3").put_object(
-        Bucket=endpoints["bucket"],
-        Key=f"{endpoints['events_prefix']}moving/purchases.ndjson",
-        Body=producer.ndjson(purchases),
-    )
-    expected = before + 3 * 2 * float(price)
-    deadline = time.monotonic() + 30
-    while True:
-        after = float(_chart_rows(superset_stack, chart_id)[0]["revenue"])
-        if math.isclose(after, expected, abs_tol=0.01) or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert math.isclose(after, expected, abs_tol=0.01), (
-        f"Total Revenue went from {before} to {after}; three purchases of 2 x {price} should make it {expected}"
-    )
+        # Back to the deploy's own connection, which the other tests were written against.
+        provider.update("id", superset_stack.outputs, deployed_props)

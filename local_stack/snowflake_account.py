@@ -1,0 +1,189 @@
+"""The emulated Snowflake account's catalogue, and the rules a real account enforces that fakesnow does not.
+
+fakesnow (on DuckDB) accepts any login, resolves names case-insensitively and
+runs DML without a warehouse. A real account refuses all three. The local
+deploy keeps its own catalogue of every object it created, with the exact
+name the provider gave it, and checks against it:
+
+- login: with `validate_default_parameters` (true by default, pulumi-snowflake
+  2.22.0 provider docstring) the driver refuses a session whose default role,
+  warehouse, database or schema does not exist (gosnowflake doc.go;
+  terraform-provider-snowflake's acceptance test expects "The requested
+  warehouse does not exist or not authorized.").
+- a statement that reads or writes rows needs a warehouse in its session
+  (https://docs.snowflake.com/en/user-guide/warehouses-overview: a warehouse
+  provides the compute for queries and DML); without one Snowflake answers
+  000606 "No active warehouse selected in the current session"
+  (terraform-provider-snowflake issue #3067 shows the provider hitting it).
+- every object an object references must exist when it is created.
+- identifiers: the provider quotes every name it is given (its SDK's
+  identifiers render as "DB"."SCHEMA"."NAME"), so an object's name is kept
+  exactly; names written unquoted in SQL text fold to upper case
+  (https://docs.snowflake.com/en/sql-reference/identifiers-syntax).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+
+from infra.sql_source import fold
+from local_stack.local_context import LocalDeployError
+
+# Roles every account has (https://docs.snowflake.com/en/user-guide/security-access-control-overview#system-defined-roles).
+SYSTEM_ROLES = frozenset({"ORGADMIN", "ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "SYSADMIN", "PUBLIC"})
+
+# Account-level kinds; every other kind lives in a schema.
+ACCOUNT_KINDS = ("ROLE", "WAREHOUSE", "DATABASE", "USER", "INTEGRATION", "RESOURCE MONITOR")
+
+
+class SnowflakeRefusedError(LocalDeployError):
+    """What a real Snowflake account would answer with an error."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """One provider login: the defaults it asked for (None: not set)."""
+
+    provider: str
+    role: str | None
+    warehouse: str | None
+
+
+def split_qualified(name: str) -> tuple[str, ...]:
+    """'"DB"."S"."N"' or 'DB.S.n' -> each part as Snowflake resolves it."""
+    parts: list[str] = []
+    current = ""
+    quoted = False
+    for char in name:
+        if char == '"':
+            quoted = not quoted
+            current += char
+        elif char == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return tuple(fold(part.strip()) for part in parts)
+
+
+@dataclass
+class SnowflakeAccount:
+    """Every object by kind and exact name; schema objects as (database, schema, name)."""
+
+    objects: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.objects.setdefault("ROLE", set()).update((role,) for role in SYSTEM_ROLES)
+
+    # ---------------------------------------------------------------- catalogue
+
+    def add(self, kind: str, *name: str) -> None:
+        with self._lock:
+            self.objects.setdefault(kind, set()).add(tuple(name))
+
+    def drop(self, kind: str, *name: str) -> None:
+        """DROP: the object and, for a database or schema, everything in it."""
+        with self._lock:
+            self.objects.get(kind, set()).discard(tuple(name))
+            if kind in ("DATABASE", "SCHEMA"):
+                for other_kind, names in self.objects.items():
+                    if other_kind in ACCOUNT_KINDS:
+                        continue
+                    self.objects[other_kind] = {n for n in names if n[: len(name)] != tuple(name)}
+
+    def exists(self, kind: str, *name: str) -> bool:
+        with self._lock:
+            return tuple(name) in self.objects.get(kind, set())
+
+    def require(self, kind: str, *name: str, needed_by: str) -> None:
+        if not self.exists(kind, *name):
+            shown = ".".join(f'"{part}"' for part in name)
+            raise SnowflakeRefusedError(
+                f"{needed_by}: SQL compilation error: {kind.title()} {shown} does not exist or not authorized. "
+                "Snowflake checks every referenced object when this one is created: create it first "
+                "(a dependency in the graph), or fix the name (unquoted names fold to upper case)"
+            )
+
+    def require_qualified(self, kind: str, qualified: str, needed_by: str) -> tuple[str, ...]:
+        parts = split_qualified(qualified)
+        if len(parts) != 3:
+            raise SnowflakeRefusedError(f"{needed_by}: {kind.lower()} {qualified!r} must be named database.schema.name")
+        self.require(kind, *parts, needed_by=needed_by)
+        return parts
+
+    def names(self, kind: str) -> set[tuple[str, ...]]:
+        with self._lock:
+            return set(self.objects.get(kind, set()))
+
+    # ---------------------------------------------------------------- rules
+
+    def login(self, provider: str, inputs: dict) -> Session:
+        """A provider's login, as the driver validates it (see the module docstring)."""
+        role = inputs.get("role") or None
+        warehouse = inputs.get("warehouse") or None
+        database = inputs.get("database") or None
+        schema = inputs.get("schema") or None
+        if str(inputs.get("validateDefaultParameters", "true")).lower() != "false":
+            if role and not self.exists("ROLE", fold(role)):
+                raise SnowflakeRefusedError(
+                    f"provider {provider}: 390189 (08004): Role '{fold(role)}' specified in the connect string "
+                    "does not exist or not authorized. Create it first or give the provider an existing role"
+                )
+            if warehouse and not self.exists("WAREHOUSE", fold(warehouse)):
+                raise SnowflakeRefusedError(
+                    f"provider {provider}: The requested warehouse does not exist or not authorized. "
+                    f"(default warehouse {fold(warehouse)}): a provider may only name objects that exist before it "
+                    "logs in; leave the warehouse out, or make the provider's warehouse an output of the "
+                    "warehouse resource so it logs in after the warehouse exists"
+                )
+            if database and not self.exists("DATABASE", fold(database)):
+                raise SnowflakeRefusedError(
+                    f"provider {provider}: The requested database does not exist or not authorized. "
+                    f"(default database {fold(database)})"
+                )
+            if database and schema and not self.exists("SCHEMA", fold(database), fold(schema)):
+                raise SnowflakeRefusedError(
+                    f"provider {provider}: The requested schema does not exist or not authorized. "
+                    f"(default schema {fold(database)}.{fold(schema)})"
+                )
+        return Session(provider=provider, role=role, warehouse=fold(warehouse) if warehouse else None)
+
+    def require_warehouse(self, session: Session | None, what: str) -> None:
+        if session is None or session.warehouse is None or not self.exists("WAREHOUSE", session.warehouse):
+            provider = session.provider if session else "(none)"
+            raise SnowflakeRefusedError(
+                f"{what}: 000606 (57P03): No active warehouse selected in the current session. Select an active "
+                f"warehouse with the 'use warehouse' command. (provider {provider} has no existing default "
+                "warehouse: run this through a provider whose session has the POC warehouse)"
+            )
+
+
+def needs_warehouse(statement: str) -> bool:
+    """Whether a statement reads or writes rows (and so needs a running warehouse)."""
+    parsed = sqlglot.parse_one(statement, read="snowflake")
+    if isinstance(parsed, exp.Insert | exp.Delete | exp.Update | exp.Merge | exp.Copy):
+        return True
+    return isinstance(parsed, exp.Query) and parsed.find(exp.Table) is not None
+
+
+def table_parts(table: exp.Table) -> tuple[str, ...]:
+    """A table reference's name parts as Snowflake resolves them (unquoted ones folded)."""
+    parts = [table.args.get(key) for key in ("catalog", "db", "this")]
+    return tuple(
+        part.name if isinstance(part, exp.Identifier) and part.quoted else part.name.upper()
+        for part in parts
+        if part is not None and part.name
+    )
+
+
+def tables_named(statement: str) -> list[tuple[str, ...]]:
+    """Every table a statement reads or writes (common table expressions left out)."""
+    parsed = sqlglot.parse_one(statement, read="snowflake")
+    ctes = {cte.alias_or_name.upper() for cte in parsed.find_all(exp.CTE)}
+    return [table_parts(t) for t in parsed.find_all(exp.Table) if t.name and t.name.upper() not in ctes]

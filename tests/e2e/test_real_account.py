@@ -1,0 +1,235 @@
+"""The deployed program on the strict local target: first up, second up, a failed up, destroy.
+
+These run the real program on moto + fakesnow with the rules of a real
+account on (local_stack/snowflake_account.py). The first two tests deploy
+the provider wiring this project had before (one provider whose default
+warehouse is the POC warehouse) and show the local target refusing it the way
+a real account does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pulumi_snowflake as snowflake
+import pytest
+from pulumi.runtime import settings as pulumi_settings
+
+import infra.snowflake_provider
+from local_stack import drift, local_cloud, stack
+from local_stack import endpoints as local_endpoints
+from local_stack import state as local_state
+from local_stack.deploy_state import DeployState
+from local_stack.destroy import LocalDestroyError
+from local_stack.local_context import LocalDeployError
+from tests.e2e.conftest import start_worker, stop_process, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+class Emulators:
+    def __init__(self, state_dir: Path, s3_endpoint: str, snowflake_port: int):
+        self.state_dir = state_dir
+        self.s3_endpoint = s3_endpoint
+        self.snowflake_port = snowflake_port
+
+    def deploy(self, overrides: dict[str, str] | None = None) -> stack.DeployResult:
+        return stack.deploy(self.state_dir, self.s3_endpoint, self.snowflake_port, overrides)
+
+    def write_endpoints(self, result: stack.DeployResult) -> local_state.Endpoints:
+        """What `make local-up` writes, for destroy and the clients."""
+        found = local_state.Endpoints(
+            s3_endpoint_url=self.s3_endpoint,
+            region=result.exports["aws_region"],
+            bucket=result.exports["bucket"],
+            events_prefix=result.exports["events_prefix"],
+            snowflake=local_state.SnowflakeEndpoint(
+                host="127.0.0.1",
+                port=self.snowflake_port,
+                protocol="http",
+                database=result.exports["database"],
+                schema=result.exports["schema"],
+            ),
+        )
+        local_state.write_endpoints(self.state_dir, found)
+        return found
+
+
+@pytest.fixture
+def emulators(tmp_path: Path) -> Iterator[Emulators]:
+    settings = stack.LocalStackSettings(state_dir=tmp_path, superset=False)
+    try:
+        s3_endpoint, port = stack.start_emulators(settings, progress=lambda _m: None)
+        yield Emulators(tmp_path, s3_endpoint, port)
+    finally:
+        stack.down(tmp_path)
+
+
+def _old_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider as infra/snowflake_provider.py declared it before: one provider, the POC warehouse as default."""
+    # One provider per evaluation of the program (the deploy evaluates it twice: the policy dry run, then for real).
+    providers: list[tuple[object, snowflake.Provider]] = []
+
+    def single_provider(role: str, warehouse=None) -> snowflake.Provider:
+        run = pulumi_settings.get_root_resource()
+        for root, provider in providers:
+            if root is run:
+                return provider
+        provider = snowflake.Provider(
+            "snowflake",
+            role=role,
+            warehouse="ECOMMERCE_POC_WH",
+            preview_features_enabled=list(infra.snowflake_provider.PREVIEW_FEATURES),
+        )
+        providers.append((run, provider))
+        return provider
+
+    monkeypatch.setattr(infra.snowflake_provider, "admin_provider", single_provider)
+    monkeypatch.setattr(infra.snowflake_provider, "warehouse_session_provider", single_provider)
+
+
+def _snowflake_resources(state_dir: Path) -> list[str]:
+    state = DeployState.load(state_dir)
+    return sorted(
+        f"{r.type} {r.name}" for r in state.resources.values() if r.custom and r.type.startswith("snowflake:")
+    )
+
+
+def test_old_provider_wiring_fails_the_first_up_as_a_real_account_does(emulators, monkeypatch):
+    _old_wiring(monkeypatch)
+    with pytest.raises(LocalDeployError, match=r"The requested warehouse does not exist or not authorized"):
+        emulators.deploy()
+    assert _snowflake_resources(emulators.state_dir) == [], "a refused login creates nothing in Snowflake"
+
+
+def test_old_provider_wiring_strands_destroy_once_the_warehouse_is_gone(emulators, monkeypatch):
+    """The only way the old wiring ever deployed: the warehouse existed before the first `up` (made by hand)."""
+    _old_wiring(monkeypatch)
+    (emulators.state_dir / local_cloud.CONTEXT_FILE).write_text(
+        json.dumps({"stages": {}, "account": {"WAREHOUSE": [["ECOMMERCE_POC_WH"]]}})
+    )
+    emulators.write_endpoints(emulators.deploy())
+    with pytest.raises(LocalDestroyError, match=r"The requested warehouse does not exist or not authorized") as err:
+        stack.destroy(emulators.state_dir, progress=lambda _m: None)
+    left = _snowflake_resources(emulators.state_dir)
+    assert "snowflake:index/database:Database analytics-database" in left, (
+        f"destroy must strand with objects left that no provider can reach any more: {err.value}"
+    )
+    assert "snowflake:index/warehouse:Warehouse analytics-warehouse" not in left
+
+
+def test_seeds_without_a_warehouse_session_are_refused(emulators, monkeypatch):
+    def without_warehouse(role: str, warehouse=None) -> snowflake.Provider:
+        return snowflake.Provider("snowflake-warehouse-session", role=role)
+
+    monkeypatch.setattr(infra.snowflake_provider, "warehouse_session_provider", without_warehouse)
+    with pytest.raises(LocalDeployError, match=r"000606 .*No active warehouse selected"):
+        emulators.deploy()
+
+
+def test_an_unquoted_reference_to_a_lower_case_name_does_not_resolve(emulators, monkeypatch):
+    """The provider creates "events_stage" exactly; the COPY's unquoted @...events_stage folds to EVENTS_STAGE."""
+    monkeypatch.setattr("infra.events_ingestion.STAGE_NAME", "events_stage")
+    with pytest.raises(LocalDeployError, match=r'Stage "ECOMMERCE_POC"."ANALYTICS"."EVENTS_STAGE" does not exist'):
+        emulators.deploy()
+
+
+def test_a_second_up_changes_nothing_and_reads_back_as_declared(emulators):
+    first = emulators.deploy()
+    emulators.write_endpoints(first)
+    second = emulators.deploy()  # the same stack config, as `pulumi up` of the same stack
+    assert second.created == [], f"a second up of an unchanged program must create nothing: {second.created}"
+    changed = {
+        urn: (first.declared[urn], second.declared.get(urn))
+        for urn in first.declared
+        if local_cloud.canonical(first.declared[urn]) != local_cloud.canonical(second.declared.get(urn))
+    }
+    assert changed == {}, f"declared inputs differ between two runs (timestamps, random values, ordering?): {changed}"
+    assert len(second.unchanged) == len([u for u in first.declared if "pulumi:providers" not in u])
+
+    differences, gaps = drift.stack_differences(emulators.state_dir)
+    assert differences == [], f"objects read back differ from their declaration: {differences}"
+    assert any("ENRICHED_EVENTS" in g or "enriched-events-view" in g for g in gaps), gaps
+
+
+def test_an_up_after_a_failed_up_creates_only_what_is_missing(emulators, monkeypatch):
+    def fail(*_args):
+        raise RuntimeError("injected: the pipe's create failed")
+
+    monkeypatch.setitem(local_cloud.HANDLERS, "snowflake:index/pipe:Pipe", fail)
+    with pytest.raises(LocalDeployError, match=r"injected"):
+        emulators.deploy()
+    made_before = set(DeployState.load(emulators.state_dir).resources)
+    assert any("Table" in urn for urn in made_before), "the failed up had created the tables"
+
+    monkeypatch.undo()
+    again = emulators.deploy()
+    created = {urn.rsplit("::", 1)[-1] for urn in again.created}
+    assert "ingestion-pipe" in created and "ingestion-notification" in created
+    assert not created & {urn.rsplit("::", 1)[-1] for urn in made_before}, "nothing is created twice"
+    assert [p.name for p in local_state.read_pipes(emulators.state_dir)] == ["ECOMMERCE_EVENTS_PIPE"]
+
+
+def _load_one_file(emulators: Emulators, found: local_state.Endpoints) -> int:
+    s3 = local_endpoints.aws_client(found, "s3")
+    lines = [
+        json.dumps(
+            {
+                "event_id": f"e{i}",
+                "event_type": "view",
+                "event_timestamp": "2026-11-30T10:00:00Z",
+                "customer_id": 1,
+                "product_id": 1,
+                "quantity": 1,
+            }
+        )
+        for i in range(5)
+    ]
+    s3.put_object(
+        Bucket=found.bucket,
+        Key=f"{found.events_prefix}a.ndjson.gz",
+        Body=gzip.compress("\n".join(lines).encode()),
+    )
+    worker = start_worker(emulators.state_dir)
+    try:
+        connection = local_endpoints.connect_snowflake(found)
+
+        def loaded() -> int:
+            return connection.cursor().execute("SELECT COUNT(*) FROM ECOMMERCE_EVENTS").fetchone()[0]
+
+        return wait_until(lambda: loaded() == 5 and 5, timeout=60, what="5 events loaded")
+    finally:
+        stop_process(worker)
+
+
+def test_destroy_deletes_everything_and_a_second_destroy_does_nothing(emulators):
+    found = emulators.write_endpoints(emulators.deploy())
+    assert _load_one_file(emulators, found) == 5
+    deleted = stack.destroy(emulators.state_dir, progress=lambda _m: None)
+    assert len(deleted) > 25
+    assert DeployState.load(emulators.state_dir).resources == {}
+    s3, iam, sqs = (local_endpoints.aws_client(found, s) for s in ("s3", "iam", "sqs"))
+    assert s3.list_buckets()["Buckets"] == [], "forceDestroy true (Pulumi.local.yaml): the bucket goes too"
+    assert iam.list_roles()["Roles"] == [] and iam.list_users()["Users"] == []
+    assert sqs.list_queues().get("QueueUrls", []) == [], "the pipe's queue is dropped with the pipe"
+    connection = local_endpoints.connect_snowflake(found, database="ECOMMERCE_POC", schema="INFORMATION_SCHEMA")
+    cursor = connection.cursor()
+    assert cursor.execute("SHOW STAGES IN DATABASE ECOMMERCE_POC").fetchall() == []
+    schemas = {row[0] for row in cursor.execute("SELECT schema_name FROM ECOMMERCE_POC.INFORMATION_SCHEMA.SCHEMATA")}
+    assert "ANALYTICS" not in schemas, "the schema with its tables, view and data is gone"
+    assert stack.destroy(emulators.state_dir, progress=lambda _m: None) == [], "a second destroy finds nothing"
+
+
+def test_destroy_keeps_a_non_empty_bucket_when_force_destroy_is_false(emulators):
+    found = emulators.write_endpoints(emulators.deploy({"ecommerce-analytics:forceDestroy": "false"}))
+    _load_one_file(emulators, found)
+    with pytest.raises(LocalDestroyError, match=r"BucketNotEmpty"):
+        stack.destroy(emulators.state_dir, progress=lambda _m: None)
+    left = [r for r in DeployState.load(emulators.state_dir).resources.values() if r.custom]
+    assert [r.type for r in left] == ["aws:s3/bucket:Bucket"], [f"{r.type} {r.name}" for r in left]
+    s3 = local_endpoints.aws_client(found, "s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=found.bucket)["Contents"]]
+    assert keys == ["events/a.ndjson.gz"], "the raw event file survives"

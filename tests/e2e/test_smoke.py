@@ -1,0 +1,233 @@
+"""`python -m smoke` (what `make smoke` runs) on real local stacks: passing, and naming each cause when broken.
+
+Each broken variant breaks the stack the way it breaks in the cloud (or, for the
+worker and its queue, the local stand-ins for Snowflake's side) and checks that
+smoke fails at the right step with the right cause. Broken on purpose while
+writing: with the notification check left out of the diagnosis, the
+notification-removed test printed the generic "never loaded" cause and failed;
+with PIPE_STATUS answering RUNNING regardless of the worker, the
+worker-stopped test failed at 'canary visible' instead of 'pipe status'.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local_stack import endpoints as local_endpoints
+from local_stack import processes, stack
+from local_stack import state as local_state
+from smoke import checks
+from smoke.canary import Canary, make_canary
+from smoke.local_target import local_target
+from tests.e2e.superset_stack import SupersetStack
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _smoke(state_dir: Path, timeout: float) -> subprocess.CompletedProcess:
+    """Its stdout with runs of whitespace made single (the table wraps long cells)."""
+    env = {**os.environ, "COLUMNS": "160"}
+    env.pop("STACK", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "smoke", "--state-dir", str(state_dir), "--timeout", str(timeout)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    done.stdout = " ".join(done.stdout.split())
+    return done
+
+
+def _up(state_dir: Path) -> local_state.Endpoints:
+    return stack.up(stack.LocalStackSettings(state_dir=state_dir, superset=False), progress=lambda _m: None)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A local stack with its worker, as `SUPERSET=0 make local-up` starts it; tests here leave it whole."""
+    state_dir = tmp_path_factory.mktemp("smoke-stack")
+    _up(state_dir)
+    yield state_dir
+    stack.down(state_dir)
+
+
+@pytest.fixture
+def own_stack(tmp_path: Path) -> Iterator[Path]:
+    """A stack a test may break beyond repair."""
+    _up(tmp_path)
+    yield tmp_path
+    stack.down(tmp_path)
+
+
+def _smoke_events(state_dir: Path) -> list[tuple]:
+    endpoints = local_state.read_endpoints(state_dir)
+    with local_endpoints.connect_snowflake(endpoints, user="test") as connection:
+        return (
+            connection.cursor()
+            .execute(
+                "SELECT EVENT_ID, EVENT_TYPE, PRODUCT_NAME, CUSTOMER_NAME FROM ENRICHED_EVENTS "
+                "WHERE EVENT_ID LIKE 'smoke-%'"
+            )
+            .fetchall()
+        )
+
+
+def test_smoke_passes_on_the_local_stack_and_prints_latency(shared: Path) -> None:
+    before = len(_smoke_events(shared))
+    done = _smoke(shared, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "smoke passed: put → visible in" in done.stdout
+    for check in ("pipe status", "canary put", "canary visible"):
+        assert check in done.stdout
+    assert "RUNNING" in done.stdout
+    rows = _smoke_events(shared)
+    assert len(rows) == before + 1, "exactly one canary per run"
+    # reference_data/products.csv and customers.csv, first rows.
+    assert {(r[1], r[2], r[3]) for r in rows} == {("view", "Wireless Earbuds", "Hiro García")}
+
+
+def test_skipped_canary_file_is_named_with_its_error(shared: Path) -> None:
+    def without_quantity(prefix: str) -> Canary:
+        canary = make_canary(prefix)
+        return Canary(canary.event_id, canary.key, {k: v for k, v in canary.record.items() if k != "quantity"})
+
+    run = checks.run(local_target(shared, timeout=5), make=without_quantity)
+    failure = run.failure
+    assert failure is not None and failure.name == checks.VISIBLE
+    assert "load history: LOAD_FAILED" in failure.detail
+    assert failure.finding.cause.startswith("the pipe skipped the canary file")
+    assert "QUANTITY" in failure.finding.cause and "NULL result in a non-nullable column" in failure.finding.cause
+
+
+def test_removed_notification_is_named(shared: Path) -> None:
+    endpoints = local_state.read_endpoints(shared)
+    s3 = local_endpoints.aws_client(endpoints, "s3")
+    saved = s3.get_bucket_notification_configuration(Bucket=endpoints.bucket)
+    saved.pop("ResponseMetadata", None)
+    s3.put_bucket_notification_configuration(Bucket=endpoints.bucket, NotificationConfiguration={})
+    try:
+        done = _smoke(shared, timeout=3)
+    finally:
+        s3.put_bucket_notification_configuration(Bucket=endpoints.bucket, NotificationConfiguration=saved)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "smoke failed at 'canary visible'" in done.stdout
+    assert "load history: never seen" in done.stdout
+    assert "likely cause: the pipe never saw the canary: the bucket has no queue notification" in done.stdout
+    assert "fix:" in done.stdout
+
+
+def test_notification_with_the_wrong_prefix_is_named(shared: Path) -> None:
+    endpoints = local_state.read_endpoints(shared)
+    s3 = local_endpoints.aws_client(endpoints, "s3")
+    saved = s3.get_bucket_notification_configuration(Bucket=endpoints.bucket)
+    saved.pop("ResponseMetadata", None)
+    moved = json.loads(json.dumps(saved))
+    moved["QueueConfigurations"][0]["Filter"]["Key"]["FilterRules"] = [{"Name": "prefix", "Value": "raw/"}]
+    s3.put_bucket_notification_configuration(Bucket=endpoints.bucket, NotificationConfiguration=moved)
+    try:
+        run = checks.run(local_target(shared, timeout=3))
+    finally:
+        s3.put_bucket_notification_configuration(Bucket=endpoints.bucket, NotificationConfiguration=saved)
+    assert run.failure is not None and run.failure.name == checks.VISIBLE
+    assert "prefix 'raw/'" in run.failure.finding.cause and "does not cover events/smoke/" in run.failure.finding.cause
+
+
+def test_stopped_worker_is_named(own_stack: Path) -> None:
+    (worker,) = [p for p in processes.read_tracked(own_stack) if p.name == "snowpipe"]
+    os.killpg(worker.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while processes.alive(worker.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    done = _smoke(own_stack, timeout=3)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "smoke failed at 'pipe status'" in done.stdout
+    assert "is PAUSED: no local Snowpipe worker is running" in done.stdout
+    assert "start the local Snowpipe worker" in done.stdout
+
+
+def test_deleted_pipe_queue_is_named(own_stack: Path) -> None:
+    endpoints = local_state.read_endpoints(own_stack)
+    (pipe,) = local_state.read_pipes(own_stack)
+    local_endpoints.aws_client(endpoints, "sqs").delete_queue(QueueUrl=pipe.queue_url)
+    done = _smoke(own_stack, timeout=3)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "smoke failed at 'pipe status'" in done.stdout
+    assert f"STALLED_INTERNAL_ERROR: notification channel {pipe.queue_arn} does not exist" in done.stdout
+
+
+def test_local_pipe_status_follows_the_worker_queue_and_history(tmp_path: Path) -> None:
+    """SYSTEM$PIPE_STATUS on fakesnow reports what really happens: queued notifications, the worker, the last file."""
+    from tests.e2e.conftest import start_worker, stop_process
+
+    endpoints = stack.up(
+        stack.LocalStackSettings(state_dir=tmp_path, superset=False), progress=lambda _m: None, start_worker=False
+    )
+    try:
+        (pipe,) = local_state.read_pipes(tmp_path)
+        connection = local_endpoints.connect_snowflake(endpoints, user="test")
+        cursor = connection.cursor()
+        status = checks.pipe_status(cursor, '"ECOMMERCE_POC"."ANALYTICS"."ECOMMERCE_EVENTS_PIPE"')
+        assert status["executionState"] == "PAUSED" and "no local Snowpipe worker" in status["error"]
+        assert status["notificationChannelName"] == pipe.queue_arn
+        assert "lastIngestedFilePath" not in status
+
+        canary = make_canary(endpoints.events_prefix)
+        local_endpoints.aws_client(endpoints, "s3").put_object(
+            Bucket=endpoints.bucket, Key=canary.key, Body=canary.body
+        )
+        deadline = time.monotonic() + 10
+        while checks.pipe_status(cursor, pipe.qualified_name)["numOutstandingMessagesOnChannel"] < 1:
+            assert time.monotonic() < deadline, "the put's notification never showed on the channel"
+            time.sleep(0.1)
+
+        worker = start_worker(tmp_path)
+        try:
+            deadline = time.monotonic() + 30
+            while "lastIngestedFilePath" not in (status := checks.pipe_status(cursor, pipe.qualified_name)):
+                assert time.monotonic() < deadline, f"the worker never loaded the canary: {status}"
+                time.sleep(0.1)
+            assert status["executionState"] == "RUNNING" and "error" not in status
+            assert status["lastIngestedFilePath"] == canary.key.removeprefix("events/")
+            assert status["numOutstandingMessagesOnChannel"] == 0
+        finally:
+            stop_process(worker)
+        with pytest.raises(Exception, match="Pipe 'NO_SUCH_PIPE' does not exist or not authorized"):
+            checks.pipe_status(cursor, "NO_SUCH_PIPE")
+        connection.close()
+    finally:
+        stack.down(tmp_path)
+
+
+def test_smoke_sees_the_canary_in_the_superset_chart(superset_stack: SupersetStack) -> None:
+    state_dir = superset_stack.state_dir
+    run = checks.run(local_target(state_dir, timeout=30))
+    assert run.passed, [(r.name, r.detail, r.finding) for r in run.results]
+    (superset,) = [r for r in run.results if r.name == checks.SUPERSET]
+    assert superset.passed is True
+    assert "'Live Events and Revenue per Minute' counts 1 canary event(s)" in superset.detail
+
+
+def test_refused_second_worker_leaves_the_pipe_running(shared: Path) -> None:
+    """A second worker refused by the lock must not erase the running worker's PID, which PIPE_STATUS reads.
+
+    Failed before the worker opened its lock file without truncating it: the refused
+    second worker emptied the file, and the pipe read PAUSED while the first worker ran.
+    """
+    second = subprocess.run(
+        [sys.executable, "-m", "local_stack.snowpipe", "--state-dir", str(shared)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert second.returncode != 0 and "another local Snowpipe worker already holds" in second.stderr
+    endpoints = local_state.read_endpoints(shared)
+    (pipe,) = local_state.read_pipes(shared)
+    with local_endpoints.connect_snowflake(endpoints, user="test") as connection:
+        status = checks.pipe_status(connection.cursor(), pipe.qualified_name)
+    assert status["executionState"] == "RUNNING", status
