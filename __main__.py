@@ -1,15 +1,15 @@
 """Real-time ecommerce analytics POC, as one Pulumi dependency graph.
 
-    producers ──► raw events bucket (S3) ──notification──► Snowpipe ──► ECOMMERCE_EVENTS
-                       ▲                                       │          PRODUCTS, CUSTOMERS (seeded)
-        Snowflake access (integration ⇄ IAM role)              ▼
-                                                   ENRICHED_EVENTS view ──► dashboard access ──► dashboards
+    producers ──► raw events bucket (S3) ──notification──► Snowpipe ──► ECOMMERCE_EVENTS ──stream──► Snowpark task
+                       ▲                                   │    │          PRODUCTS, CUSTOMERS (seeded)   │
+        Snowflake access (integration ⇄ IAM role)          │    └─ skipped files ─► SNS (error notifications)
+                                                           ▼                                              ▼
+                              ENRICHED_EVENTS view, PIPE_LOAD_HISTORY view      SESSION_FUNNEL, PRODUCT_CONVERSION
+                                                  └──────────► dashboard access ──► dashboards ◄──┘
 
-Around it: every file the pipe skips is published to an SNS topic (error
-notifications), and a resource monitor caps the warehouse's monthly credits.
-The rules the graph must keep are policy/ (CrossGuard), checked on preview.
-
-Each statement below builds one box of that drawing from the previous boxes.
+A resource monitor caps the warehouse's monthly credits. The rules the graph
+must keep are policy/ (CrossGuard), checked on preview. Each statement below
+builds one box of that drawing from the previous boxes.
 """
 
 import pulumi
@@ -23,6 +23,7 @@ from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
 from infra.error_notifications import ErrorNotifications, ErrorNotificationsArgs
 from infra.event_tables import EventTables, EventTablesArgs
 from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
+from infra.pipe_health import PipeHealth, PipeHealthArgs, PipeHealthReader, PipeHealthReaderArgs
 from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
 from infra.reference_data import ReferenceData, ReferenceDataArgs
 from infra.snowflake_access import SnowflakeS3Access, SnowflakeS3AccessArgs
@@ -126,6 +127,14 @@ conversion_reader = ConversionReader(
     ),
     opts=admin,
 )
+health = PipeHealth(
+    "pipe-health",
+    PipeHealthArgs(database=database.database, schema=database.schema, loads_after=[database, tables]),
+    opts=on_warehouse,
+)
+health_reader = PipeHealthReader(
+    "pipe-health-reader", PipeHealthReaderArgs(view=health, role_name=dashboard_access.role_name), opts=admin
+)
 if config.superset is None:
     pulumi.log.warn(
         "supersetUrl is not set: the Superset dashboards step is left out. To import the dashboards, "
@@ -149,7 +158,9 @@ else:
         ),
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
-        opts=pulumi.ResourceOptions(depends_on=[enriched, dashboard_access, funnel, conversion_reader]),
+        opts=pulumi.ResourceOptions(
+            depends_on=[enriched, dashboard_access, funnel, conversion_reader, health, health_reader]
+        ),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)
 

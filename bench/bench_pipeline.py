@@ -1,18 +1,23 @@
 """Pipeline figures on the real local stack: S3 put -> local Snowpipe -> ENRICHED_EVENTS.
 
-    .venv/bin/python bench/bench_pipeline.py                    # full run (~2 min)
-    .venv/bin/python bench/bench_pipeline.py --events 200000 --seconds 10   # quick look
+    .venv/bin/python bench/bench_pipeline.py                 # full: 3 runs (~10 min on 2 cores)
+    .venv/bin/python bench/bench_pipeline.py --runs 1 --events 200000 --seconds 10 --skip-startup  # quick look
 
-Throughput: N events in F gzip NDJSON files, from the first put until every
-row is queryable in ENRICHED_EVENTS, beside DuckDB reading the same files
-directly in the same run (the ratio target is 0.5).
-Freshness: a steady trickle of small files; per file, put -> visible in
-ENRICHED_EVENTS, p50 and p95 (targets 200 ms and 1 s).
-Start-up: `make local-up SUPERSET=0` (dependencies installed) -> first row
-loaded, as a user sees it: the CLI in a fresh process (target 20 s).
+Each run starts a fresh stack and measures, with 20-event gzip files:
+* freshness at 10, 50 and 200 files/s: per file, put returned -> its rows
+  visible in ENRICHED_EVENTS (polled every 50 ms on its own connection), p50
+  and p95 (targets: p95 <= 1 s at 10 and 50/s, <= 2 s at 200/s);
+* sustained small files: 300 files/s offered for 30 s, the backlog (put but
+  not yet visible) sampled every second; its slope over the second half says
+  whether the pipe keeps up (target: >= 300 files/s, no growing backlog);
+* throughput: 1M events in 10 gzip files, first put -> all queryable, beside
+  DuckDB reading the same files in the same run (target ratio 0.5).
+Start-up (once): `make local-up SUPERSET=0` -> first row queryable (target 20 s).
+The summary gives the median and the min/max over the runs: the machine is
+shared, single runs mislead.
 
 It prints figures; nothing here asserts. It builds the stack with the same
-function the e2e tests use (tests/e2e/conftest.py: local_env).
+function the e2e tests use (local_stack/harness.py: local_env).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -37,12 +43,21 @@ sys.path.insert(0, str(ROOT))
 from local_stack import endpoints as local_endpoints  # noqa: E402
 from local_stack import producer  # noqa: E402
 from local_stack import state as local_state  # noqa: E402
-from tests.e2e.conftest import local_env, start_worker, stop_process, wait_until, worker_log  # noqa: E402
+from local_stack.harness import (  # noqa: E402
+    local_env,
+    start_worker,
+    stop_process,
+    wait_until,
+    wait_worker_ready,
+    worker_log,
+)
 
 THROUGHPUT_TARGET_RATIO = 0.5
-FRESHNESS_P50_TARGET_MS = 200
-FRESHNESS_P95_TARGET_MS = 1000
+# Issue 9: p95 put -> visible by offered rate (files/s of 20 events).
+FRESHNESS_P95_TARGET_MS = {10: 1000, 50: 1000, 200: 2000}
+SUSTAINED_TARGET_FILES_PER_S = 300
 STARTUP_TARGET_S = 20
+PUT_THREADS = 8
 
 
 def _duckdb_rate(files: list[Path]) -> float:
@@ -110,60 +125,138 @@ def throughput(env, events: int, file_count: int, scratch: Path) -> dict:
     }
 
 
-def freshness(env, seconds: float, files_per_second: float, events_per_file: int) -> dict:
-    run = f"fresh-{uuid.uuid4().hex[:6]}"
-    put_at: dict[str, float] = {}
-    seen_at: dict[str, float] = {}
-    done = threading.Event()
+class _Watcher:
+    """Polls ENRICHED_EVENTS on its own connection (what a dashboard sees): when each file's rows became visible."""
 
-    def watch() -> None:
-        # Its own connection: what a dashboard sees, not what the worker knows.
-        with env.connect() as connection:
+    def __init__(self, env, run: str, interval: float = 0.05):
+        self.env, self.run, self.interval = env, run, interval
+        self.seen_at: dict[str, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        with self.env.connect() as connection:
             cursor = connection.cursor()
-            while not done.is_set() or len(seen_at) < len(put_at):
+            while not self.stop.is_set():
                 cursor.execute(
-                    "SELECT DISTINCT source_file FROM ENRICHED_EVENTS WHERE source_file LIKE %s", (f"{run}/%",)
+                    "SELECT DISTINCT source_file FROM ENRICHED_EVENTS WHERE source_file LIKE %s", (f"{self.run}/%",)
                 )
                 now = time.perf_counter()
                 for (name,) in cursor.fetchall():
-                    seen_at.setdefault(name, now)
-                if done.is_set() and now - last_put[0] > 30:
-                    break
-                time.sleep(0.01)
+                    self.seen_at.setdefault(name, now)
+                time.sleep(self.interval)
 
-    last_put = [time.perf_counter()]
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    interval = 1.0 / files_per_second
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+
+
+def _offer(env, run: str, files_per_second: float, seconds: float, events_per_file: int) -> dict[str, float]:
+    """Put small files on a timetable (PUT_THREADS client threads); when each put returned, by name."""
+    return _offer_into(env, run, files_per_second, seconds, events_per_file, {})
+
+
+def freshness(env, seconds: float, files_per_second: float, events_per_file: int) -> dict:
+    run = f"fresh-{uuid.uuid4().hex[:6]}"
     print(f"freshness: {files_per_second:g} files/s of {events_per_file} events for {seconds:g} s ...", flush=True)
-    simulator = producer.ShoppingSimulator(seed=7)
-    stream = simulator.events()
+    watcher = _Watcher(env, run)
     started = time.perf_counter()
-    n = 0
-    while time.perf_counter() - started < seconds:
-        batch = [next(stream) for _ in range(events_per_file)]
-        name = f"{run}/{n:05d}.ndjson.gz"
-        env.s3.put_object(Bucket=env.bucket, Key=env.prefix + name, Body=producer.ndjson_gz(batch))
-        put_at[name] = last_put[0] = time.perf_counter()
-        n += 1
-        next_at = started + n * interval
-        time.sleep(max(0.0, next_at - time.perf_counter()))
-    done.set()
-    watcher.join(timeout=60)
-
-    latencies = sorted((seen_at[k] - put_at[k]) * 1000 for k in put_at if k in seen_at)
-    if not latencies:
-        return {"files": len(put_at), "visible": 0}
-    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
-    return {
+    put_at = _offer(env, run, files_per_second, seconds, events_per_file)
+    offered_seconds = time.perf_counter() - started
+    try:
+        wait_until(lambda: len(watcher.seen_at) >= len(put_at), 120, "every freshness file visible", interval=0.2)
+    except TimeoutError:
+        pass  # reported as visible < files
+    watcher.close()
+    latencies = sorted((watcher.seen_at[k] - put_at[k]) * 1000 for k in put_at if k in watcher.seen_at)
+    result = {
+        "files_per_second": files_per_second,
         "files": len(put_at),
+        "achieved_put_rate": round(len(put_at) / offered_seconds, 1),
         "visible": len(latencies),
-        "p50_ms": round(statistics.median(latencies)),
-        "p95_ms": round(quantiles[94]),
-        "max_ms": round(latencies[-1]),
-        "target_p50_ms": FRESHNESS_P50_TARGET_MS,
-        "target_p95_ms": FRESHNESS_P95_TARGET_MS,
     }
+    if latencies:
+        quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+        result |= {
+            "p50_ms": round(statistics.median(latencies)),
+            "p95_ms": round(quantiles[94]),
+            "max_ms": round(latencies[-1]),
+            "target_p95_ms": FRESHNESS_P95_TARGET_MS[files_per_second] if files_per_second in FRESHNESS_P95_TARGET_MS
+            else None,
+        }  # fmt: skip
+    return result
+
+
+def sustained(env, seconds: float, files_per_second: float, events_per_file: int) -> dict:
+    """Offer small files at a fixed rate; sample the backlog (put but not yet visible) every second.
+
+    The backlog's trend over the second half (least-squares slope, files/s)
+    says whether the pipe keeps up: near 0 it does, positive it falls behind.
+    """
+    run = f"sustain-{uuid.uuid4().hex[:6]}"
+    print(f"sustained: offering {files_per_second:g} files/s for {seconds:g} s ...", flush=True)
+    watcher = _Watcher(env, run, interval=0.2)
+    samples: list[tuple[float, int, int]] = []
+    done = threading.Event()
+    put_at: dict[str, float] = {}
+
+    def sample() -> None:
+        while not done.is_set():
+            samples.append((time.perf_counter(), len(put_at_live), len(watcher.seen_at)))
+            done.wait(1.0)
+
+    put_at_live = put_at  # filled by _offer_into's threads while the sampler reads it
+    sampler = threading.Thread(target=sample, daemon=True)
+    started = time.perf_counter()
+    sampler.start()
+    _offer_into(env, run, files_per_second, seconds, events_per_file, put_at)
+    offered = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    try:
+        wait_until(lambda: len(watcher.seen_at) >= len(put_at), 180, "the sustained backlog draining", interval=0.5)
+    except TimeoutError:
+        pass
+    drained_at = time.perf_counter()
+    watcher.close()
+    half = [(t - started, put - seen) for t, put, seen in samples if t - started >= seconds / 2]
+    slope = _slope(half) if len(half) >= 3 else None
+    return {
+        "offered_files_per_second": files_per_second,
+        "achieved_put_rate": round(len(put_at) / offered, 1),
+        "files": len(put_at),
+        "visible": len(watcher.seen_at),
+        "loaded_files_per_second": round(len(watcher.seen_at) / (drained_at - started), 1),
+        "backlog_at_end_of_offer": samples[-1][1] - samples[-1][2] if samples else None,
+        "backlog_slope_files_per_s": round(slope, 1) if slope is not None else None,
+        "drain_seconds_after_offer": round(drained_at - started - offered, 1),
+    }
+
+
+def _slope(points: list[tuple[float, int]]) -> float:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+def _offer_into(env, run: str, files_per_second: float, seconds: float, events_per_file: int, put_at: dict) -> dict:
+    simulator = producer.ShoppingSimulator(seed=8)
+    stream = simulator.events()
+    count = int(files_per_second * seconds)
+    bodies = [producer.ndjson_gz([next(stream) for _ in range(events_per_file)]) for _ in range(count)]
+    s3 = [env.client("s3") for _ in range(PUT_THREADS)]
+    started = time.perf_counter()
+
+    def put(n: int) -> None:
+        time.sleep(max(0.0, started + n / files_per_second - time.perf_counter()))
+        name = f"{run}/{n:06d}.ndjson.gz"
+        s3[n % PUT_THREADS].put_object(Bucket=env.bucket, Key=env.prefix + name, Body=bodies[n])
+        put_at[name] = time.perf_counter()
+
+    with ThreadPoolExecutor(PUT_THREADS) as pool:
+        list(pool.map(put, range(count)))
+    return put_at
 
 
 def startup(scratch: Path) -> dict:
@@ -199,20 +292,75 @@ def startup(scratch: Path) -> dict:
     }
 
 
+def _spread(values: list[float]) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:g}"
+    return f"median {statistics.median(values):g} (min {min(values):g}, max {max(values):g}, n={len(values)})"
+
+
+def _one_run(args: argparse.Namespace, state_dir: Path, scratch: Path) -> dict:
+    """One fresh stack: freshness at each rate, sustained small files, then the 1M-event batch."""
+    run: dict = {"freshness": [], "sustained": None, "throughput": None}
+    with local_env(state_dir) as env:
+        worker = start_worker(state_dir)
+        try:
+            wait_worker_ready(state_dir, worker)
+            if not args.skip_freshness:
+                for rate in args.rates:
+                    f = freshness(env, args.seconds, rate, args.events_per_file)
+                    run["freshness"].append(f)
+                    print(
+                        f"  freshness {rate:g} files/s: {f['visible']}/{f['files']} visible (puts at "
+                        f"{f['achieved_put_rate']}/s); p50 {f.get('p50_ms')} ms, p95 {f.get('p95_ms')} ms, "
+                        f"max {f.get('max_ms')} ms (target p95 <= {f.get('target_p95_ms')} ms)",
+                        flush=True,
+                    )
+            if not args.skip_sustained:
+                u = run["sustained"] = sustained(env, args.sustained_seconds, args.sustained_rate, args.events_per_file)
+                print(
+                    f"  sustained: offered {u['offered_files_per_second']:g}/s, "
+                    f"puts reached {u['achieved_put_rate']}/s; "
+                    f"loaded {u['loaded_files_per_second']} files/s; backlog slope {u['backlog_slope_files_per_s']} "
+                    f"files/s, {u['backlog_at_end_of_offer']} behind when offering stopped, drained "
+                    f"{u['drain_seconds_after_offer']} s later (target >= {SUSTAINED_TARGET_FILES_PER_S}/s, slope ~0)",
+                    flush=True,
+                )
+            if not args.skip_throughput:
+                t = run["throughput"] = throughput(env, args.events, args.files, scratch)
+                print(
+                    f"  throughput: {t['events']:,} events / {t['files']} files in {t['seconds']} s -> "
+                    f"{t['pipeline_rows_per_s']:,} rows/s; DuckDB {t['duckdb_rows_per_s']:,} rows/s; "
+                    f"ratio {t['ratio']} (target >= {THROUGHPUT_TARGET_RATIO})",
+                    flush=True,
+                )
+        except Exception:
+            print(worker_log(state_dir), file=sys.stderr)
+            raise
+        finally:
+            stop_process(worker)
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="repetitions, each on a fresh stack (default 3)")
     parser.add_argument("--events", type=int, default=1_000_000, help="throughput: events in total")
     parser.add_argument("--files", type=int, default=10, help="throughput: files they are split into")
-    parser.add_argument("--seconds", type=float, default=60, help="freshness: how long to trickle files")
-    parser.add_argument("--files-per-second", type=float, default=10, help="freshness: file rate")
-    parser.add_argument("--events-per-file", type=int, default=20, help="freshness: events in each small file")
-    parser.add_argument("--state-dir", type=Path, help="keep the stack's state and logs here (default: a temp dir)")
+    parser.add_argument("--seconds", type=float, default=20, help="freshness: seconds of files at each rate")
+    parser.add_argument("--rates", type=float, nargs="+", default=[10, 50, 200], help="freshness: files/s")
+    parser.add_argument("--sustained-rate", type=float, default=SUSTAINED_TARGET_FILES_PER_S)
+    parser.add_argument("--sustained-seconds", type=float, default=30)
+    parser.add_argument("--events-per-file", type=int, default=20, help="events in each small file")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-freshness", action="store_true")
+    parser.add_argument("--skip-sustained", action="store_true")
     parser.add_argument("--skip-startup", action="store_true")
     args = parser.parse_args()
 
-    results: dict = {}
+    results: dict = {"runs": []}
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as scratch:
         if not args.skip_startup:
             results["startup"] = startup(Path(scratch))
@@ -222,38 +370,34 @@ def main() -> None:
                 f"{s['first_row_seconds']} s (target <= {STARTUP_TARGET_S} s)",
                 flush=True,
             )
-        state_dir = args.state_dir or Path(scratch) / "state"
-        if args.skip_throughput and args.skip_freshness:
-            print(json.dumps(results, indent=2))
-            return
-        with local_env(state_dir) as env:
-            worker = start_worker(state_dir)
-            try:
-                time.sleep(2)  # the worker's first long poll
-                if not args.skip_throughput:
-                    results["throughput"] = throughput(env, args.events, args.files, Path(scratch))
-                    t = results["throughput"]
-                    print(
-                        f"throughput: {t['events']:,} events / {t['files']} files in {t['seconds']} s "
-                        f"(puts {t['put_seconds']} s) -> {t['pipeline_rows_per_s']:,} rows/s queryable; "
-                        f"DuckDB read_json same files {t['duckdb_rows_per_s']:,} rows/s; "
-                        f"ratio {t['ratio']} (target >= {THROUGHPUT_TARGET_RATIO})",
-                        flush=True,
-                    )
-                if not args.skip_freshness:
-                    results["freshness"] = freshness(env, args.seconds, args.files_per_second, args.events_per_file)
-                    f = results["freshness"]
-                    print(
-                        f"freshness: {f['visible']}/{f['files']} files visible; put -> ENRICHED_EVENTS "
-                        f"p50 {f.get('p50_ms')} ms, p95 {f.get('p95_ms')} ms, max {f.get('max_ms')} ms "
-                        f"(targets p50 <= {FRESHNESS_P50_TARGET_MS}, p95 <= {FRESHNESS_P95_TARGET_MS})",
-                        flush=True,
-                    )
-            except Exception:
-                print(worker_log(state_dir), file=sys.stderr)
-                raise
-            finally:
-                stop_process(worker)
+        for n in range(args.runs):
+            print(f"run {n + 1}/{args.runs} (fresh stack)", flush=True)
+            results["runs"].append(_one_run(args, Path(scratch) / f"state-{n}", Path(scratch)))
+
+    runs = results["runs"]
+    print(f"\nsummary over {len(runs)} run(s) on {os.cpu_count()} cores:")
+    for index, rate in enumerate(args.rates if not args.skip_freshness else []):
+        rows = [r["freshness"][index] for r in runs]
+        target = FRESHNESS_P95_TARGET_MS.get(rate)
+        print(
+            f"  freshness {rate:g} files/s: p95 {_spread([r.get('p95_ms') for r in rows])} ms, "
+            f"p50 {_spread([r.get('p50_ms') for r in rows])} ms (target p95 <= {target} ms)"
+        )
+    if not args.skip_sustained:
+        rows = [r["sustained"] for r in runs]
+        print(
+            f"  sustained (offered {args.sustained_rate:g}/s): "
+            f"loaded {_spread([r['loaded_files_per_second'] for r in rows])} "
+            f"files/s, puts reached {_spread([r['achieved_put_rate'] for r in rows])}/s, backlog slope "
+            f"{_spread([r['backlog_slope_files_per_s'] for r in rows])} files/s "
+            f"(target >= {SUSTAINED_TARGET_FILES_PER_S}/s, no growing backlog)"
+        )
+    if not args.skip_throughput:
+        rows = [r["throughput"] for r in runs]
+        print(
+            f"  1M batch: ratio {_spread([r['ratio'] for r in rows])} x DuckDB, "
+            f"{_spread([r['pipeline_rows_per_s'] for r in rows])} rows/s (target >= {THROUGHPUT_TARGET_RATIO})"
+        )
     print(json.dumps(results, indent=2))
 
 

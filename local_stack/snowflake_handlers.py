@@ -34,6 +34,7 @@ from local_stack.snowflake_account import (
     split_qualified,
     tables_named,
 )
+from local_stack.snowpipe import load_history
 from local_stack.state import Pipe
 from local_stack.task_runner_spec import PROCEDURE, STREAM, TASK, TaskSpecError, parse_call, stream_of_condition
 
@@ -311,6 +312,8 @@ def execute(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs
 
 
 def view(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    if "COPY_HISTORY" in inputs["statement"].upper():
+        return _copy_history_view(ctx, inputs)
     what = f"view {inputs['name']}"
     path = _in_schema(ctx, inputs, what)
     for source in tables_named(inputs["statement"]):
@@ -333,6 +336,32 @@ def view(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
 _COPY_TARGET = re.compile(r"^\s*COPY\s+INTO\s+([\w$.\"]+)", re.I)
 _COPY_STAGE = re.compile(r"@([\w$.\"]+)")
 _COPY_FORMAT = re.compile(r"FORMAT_NAME\s*=\s*'([^']+)'", re.I)
+
+
+def _copy_history_view(ctx: LocalContext, inputs: Outputs) -> tuple[str, Outputs]:
+    # fakesnow has no INFORMATION_SCHEMA.COPY_HISTORY and the local Snowpipe,
+    # not Snowflake, keeps the load metadata: the view of the same name and
+    # columns reads the local Snowpipe's load history instead
+    # (local_stack/snowpipe/load_history.py says how each column maps).
+    what = f"view {inputs['name']}"
+    path = _in_schema(ctx, inputs, what)
+    found = re.search(r"TABLE_NAME\s*=>\s*'([^']+)'", inputs["statement"], re.I)
+    if found is None:
+        raise SnowflakeRefusedError(f"{what}: COPY_HISTORY needs TABLE_NAME => '<table>'")
+    # An unqualified TABLE_NAME resolves in the view's own database and schema.
+    table = (path[0], path[1], found.group(1).upper())
+    if not ctx.account.exists("TABLE", *table):
+        raise SnowflakeRefusedError(
+            f"{what}: SQL compilation error: Table '{'.'.join(table)}' does not exist or not authorized."
+        )
+    ctx.account.require_warehouse(ctx.session, what)
+    for statement in load_history.history_ddl(path[0]):
+        ctx.sql(statement)
+    ctx.sql(
+        load_history.local_pipe_load_history_sql(inputs["statement"], _emulator_name(*path), path[0], ".".join(table))
+    )
+    ctx.account.add("VIEW", *path)
+    return ".".join(path), _with_fqn(inputs)
 
 
 def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:

@@ -167,7 +167,7 @@ def start_emulators(settings: LocalStackSettings, progress: Progress = print) ->
     python = sys.executable
     progress(f"starting moto on 127.0.0.1:{moto_port} and fakesnow on 127.0.0.1:{snowflake_port}")
     moto = processes.start(
-        state, "moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
+        state, "moto", [python, "-m", "local_stack.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
     )
     server = [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port), "--state-dir", str(state)]
     fakesnow = processes.start(state, "fakesnow", server, snowflake_port)

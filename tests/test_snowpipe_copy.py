@@ -6,8 +6,10 @@ import gzip
 from pathlib import Path
 
 import duckdb
+import fakesnow
 import orjson
 import pytest
+import snowflake.connector
 import sqlglot
 
 from infra import sql_source
@@ -70,16 +72,49 @@ def test_the_pipes_copy_binds_every_column_in_table_order(plan: copy_plan.CopyPl
     ], "the projection over $1 must map positionally onto ECOMMERCE_EVENTS"
 
 
+def _metadata(name: str) -> dict[str, str]:
+    return {
+        "METADATA$FILENAME": name,
+        "METADATA$FILE_CONTENT_KEY": "etag-1",
+        "METADATA$FILE_LAST_MODIFIED": "2025-01-01 00:00:00",
+        "METADATA$START_SCAN_TIME": "2025-01-01 00:00:00+00:00",
+    }
+
+
 def test_insert_replaces_dollar_one_and_metadata(plan: copy_plan.CopyPlan) -> None:
-    sql = plan.insert_sql(
-        "/tmp/spool/x.json",
-        {"METADATA$FILENAME": "2025/01/it's.json", "METADATA$START_SCAN_TIME": "2025-01-01 00:00:00+00:00"},
-    )
+    sql = plan.insert_sql("/tmp/spool/batch/*.json", Path("/tmp/spool/batch/it's.ndjson"))
     assert "$1" not in sql and "METADATA$" not in sql, f"placeholders left in {sql}"
-    assert "read_ndjson_objects('/tmp/spool/x.json')" in sql, "rows must come from the spooled file in one pass"
+    assert "read_ndjson_objects('/tmp/spool/batch/*.json', filename = TRUE)" in sql, (
+        "every file of the batch must be read by one statement"
+    )
     literals = {lit.name for lit in sqlglot.parse_one(sql, read="snowflake").find_all(sqlglot.exp.Literal)}
-    assert "2025/01/it's.json" in literals, f"file names must be quoted as SQL literals: {sql}"
+    assert "/tmp/spool/batch/it's.ndjson" in literals, f"paths must be quoted as SQL literals: {sql}"
     assert "CAST(GET_PATH(RECORD, 'customer_id') AS DECIMAL(38, 0))" in sql, "the pipe's own casts must be kept"
+
+
+def test_batch_insert_gives_each_row_its_own_files_metadata(plan: copy_plan.CopyPlan, tmp_path: Path) -> None:
+    """Run the batch INSERT's SELECT on DuckDB itself: rows of two files keep their own SOURCE_FILE.
+
+    Broken on purpose once: joining the metadata ON TRUE gave every row both names (6 rows); this failed.
+    """
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_bytes(ndjson(record(event_id="a1"), record(event_id="a2")))
+    second.write_bytes(ndjson(record(event_id="b1")))
+    metadata_file = tmp_path / "meta.ndjson"
+    metadata_file.write_bytes(
+        ndjson(
+            copy_plan.metadata_record(first, _metadata("dir/a.json")),
+            copy_plan.metadata_record(second, _metadata("dir/b.json")),
+        )
+    )
+    # fakesnow in-process: the same SQL translation the server applies.
+    with fakesnow.patch(), snowflake.connector.connect(database="ECOMMERCE_POC", schema="ANALYTICS") as connection:
+        cursor = connection.cursor()
+        for data in (str(tmp_path / "*.json"), [first, second]):
+            select = sqlglot.parse_one(plan.insert_sql(data, metadata_file), read="snowflake").expression
+            rows = cursor.execute(f"SELECT * FROM ({select.sql('snowflake')}) ORDER BY 1").fetchall()
+            got = [(r[0], r[8]) for r in rows]
+            assert got == [("a1", "dir/a.json"), ("a2", "dir/a.json"), ("b1", "dir/b.json")], f"{data}: {rows}"
 
 
 def test_column_list_and_nested_paths_are_supported() -> None:

@@ -9,15 +9,19 @@ cannot play. It keeps the promises the dashboards rely on:
 * The pipe's own COPY decides what is loaded: its target table, the
   projection over `$1` (in order onto the table's columns) and ON_ERROR are
   parsed from the copy statement, not restated here.
+* Batches: every file that is ready (all queued messages, up to a bound) is
+  loaded in one transaction of four statements, whatever the batch size
+  (fakesnow translates every statement, ~5 ms each).
 * A file (S3 path + ETag) is loaded at most once. The load history lives in
   fakesnow and is written in the same transaction as the rows, and the SQS
-  message is deleted only after that commit: a worker killed at any moment
+  messages are deleted only after that commit: a worker stopped at any moment
   neither loses nor duplicates a file when it restarts.
 * ON_ERROR = SKIP_FILE: a file with any bad record loads nothing and is
   recorded with the first bad line and Snowflake's reason. Records are checked
   in the worker before fakesnow sees them, because malformed JSON makes the
   fakesnow server answer HTTP 500 only after ~9 s: a vectorised DuckDB pass
-  (`quick_verdict`) can only vouch for a file that is certainly good, and the
+  over the batch (`quick_verdicts`) can only vouch for files that are
+  certainly good, and the
   Python checker (`validate_records`) decides, line by line, about any other.
 
 Decisions where Snowflake leaves room (each covered by tests/e2e):

@@ -51,14 +51,15 @@ _QUICK_CASTS = {
 }
 
 
-def quick_check_sql(plan: CopyPlan, local_file: Path) -> str | None:
-    """One DuckDB pass over the spooled file: records, their bytes, the longest, and the doubtful ones.
+def quick_check_sql(plan: CopyPlan, source: str | Path, *, per_file: bool = False) -> str | None:
+    """One DuckDB pass over spooled files: records, their bytes, the longest, and the doubtful ones.
 
-    None when the projection reads nested paths, which only the Python check
-    follows. json_transform_strict parses each record once and fails the
-    whole query on a missing key, an array or scalar record or a duplicate
-    key (orjson keeps the last value, DuckDB's paths the first): all of them
-    go to the Python check.
+    `source` is a file or a glob; with `per_file` the figures come per file
+    (first column: the file's path). None when the projection reads nested
+    paths, which only the Python check follows. json_transform_strict
+    parses each record once and fails the whole query on a missing key, an
+    array or scalar record or a duplicate key (orjson keeps the last value,
+    DuckDB's paths the first): all of them go to the Python check.
     """
     keys: dict[str, list[ProjectedColumn]] = {}
     for column in plan.columns:
@@ -82,12 +83,27 @@ def quick_check_sql(plan: CopyPlan, local_file: Path) -> str | None:
     if keys:
         spec = json.dumps(dict.fromkeys(keys, "JSON"))
         checked = f", json_transform_strict({RECORD_COLUMN}, {_duck_string(spec)}) AS checked"
-    return (
-        f"SELECT count(*), coalesce(sum(strlen({RECORD_COLUMN})), 0), coalesce(max(strlen({RECORD_COLUMN})), 0), "
-        f"count(*) FILTER (WHERE ({' AND '.join(conditions)}) IS NOT TRUE) "
-        f"FROM (SELECT {RECORD_COLUMN}{checked} "
-        f"FROM read_ndjson_objects({_duck_string(str(local_file))}) AS src({RECORD_COLUMN}))"
+    figures = (
+        f"count(*), coalesce(sum(strlen({RECORD_COLUMN})), 0), coalesce(max(strlen({RECORD_COLUMN})), 0), "
+        f"count(*) FILTER (WHERE ({' AND '.join(conditions)}) IS NOT TRUE)"
     )
+    reader = f"read_ndjson_objects({_duck_string(str(source))}"
+    if per_file:
+        return (
+            f"SELECT filename, {figures} FROM (SELECT {RECORD_COLUMN}, filename{checked} "
+            f"FROM {reader}, filename = true) AS src({RECORD_COLUMN}, filename)) GROUP BY filename"
+        )
+    return f"SELECT {figures} FROM (SELECT {RECORD_COLUMN}{checked} FROM {reader}) AS src({RECORD_COLUMN}))"
+
+
+def _vouched(figures: tuple[int, int, int, int], length: int, newlines: int) -> FileVerdict | None:
+    records, record_bytes, longest, doubtful = figures
+    # Every byte is a newline or inside a record: no whitespace around records,
+    # no \r, no second value on a line, so records are exactly the non-blank
+    # lines the Python check counts, and a record's length is its line's.
+    if doubtful or record_bytes + newlines != length or longest > MAX_RECORD_BYTES:
+        return None
+    return FileVerdict(records)
 
 
 def quick_verdict(
@@ -103,13 +119,34 @@ def quick_verdict(
     if sql is None:
         return None
     try:
-        records, record_bytes, longest, doubtful = connection.execute(sql).fetchone()
+        figures = connection.execute(sql).fetchone()
     except duckdb.Error as err:  # malformed JSON, a missing or duplicate key, ...
         log.debug("quick check declined %s: %s", local_file.name, err)
         return None
-    # Every byte is a newline or inside a record: no whitespace around records,
-    # no \r, no second value on a line, so records are exactly the non-blank
-    # lines the Python check counts, and a record's length is its line's.
-    if doubtful or record_bytes + text.count(b"\n") != len(text) or longest > MAX_RECORD_BYTES:
-        return None
-    return FileVerdict(records)
+    return _vouched(figures, len(text), text.count(b"\n"))
+
+
+def quick_verdicts(
+    connection: duckdb.DuckDBPyConnection, plan: CopyPlan, pattern: str, shapes: dict[str, tuple[int, int]]
+) -> dict[str, FileVerdict]:
+    """The files of a batch (a glob) DuckDB vouches for in one pass, by spooled path.
+
+    `shapes` gives each spooled file's (length, newline count). One bad file
+    fails the whole pass: then nothing is vouched for here, and each file
+    gets its own quick check (`quick_verdict`).
+    """
+    sql = quick_check_sql(plan, pattern, per_file=True)
+    if sql is None:
+        return {}
+    try:
+        rows = connection.execute(sql).fetchall()
+    except duckdb.Error as err:
+        log.debug("batch quick check declined %s: %s", pattern, err)
+        return {}
+    verdicts = {}
+    for path, *figures in rows:
+        if path in shapes:
+            verdict = _vouched(tuple(figures), *shapes[path])
+            if verdict is not None:
+                verdicts[path] = verdict
+    return verdicts

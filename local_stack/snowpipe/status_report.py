@@ -8,7 +8,7 @@ from typing import Any
 import snowflake.connector.errors
 
 from local_stack import endpoints as local_endpoints
-from local_stack.snowpipe.load_history import LOAD_FAILED, LOADED, history_table
+from local_stack.snowpipe.load_history import LOAD_FAILED, LOADED, history_table, rejected_table
 from local_stack.snowpipe.pipes import read_pipes
 from local_stack.state import read_endpoints
 
@@ -54,6 +54,19 @@ def status(state_dir: str | Path = ".local") -> dict[str, Any]:
                         "load_ms": int(load_ms) if load_ms is not None else None,
                     }
                 )
+            rejected = []
+            try:
+                cursor.execute(
+                    f"SELECT message_id, reason, body_excerpt, received_at FROM {rejected_table(pipe)} "
+                    "WHERE pipe_name = %s ORDER BY received_at",
+                    (pipe.qualified_name,),
+                )
+                rejected = [
+                    {"message_id": m, "reason": r, "body": b, "received_at": str(t)} for m, r, b, t in cursor.fetchall()
+                ]
+            except snowflake.connector.errors.ProgrammingError as err:
+                if "does not exist" not in str(err):
+                    raise
             attributes = sqs.get_queue_attributes(
                 QueueUrl=pipe.queue_url,
                 AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -68,6 +81,8 @@ def status(state_dir: str | Path = ".local") -> dict[str, Any]:
                     "pending_notifications": int(attributes.get("ApproximateNumberOfMessages", 0))
                     + int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
                     "files": files,
+                    # Queue messages that were not S3 event notifications: ignored, as Snowflake does.
+                    "rejected_notifications": rejected,
                 }
             )
     finally:

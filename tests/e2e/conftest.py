@@ -1,124 +1,17 @@
-"""A real local stack for end-to-end tests: the local deploy on moto + fakesnow, plus the Snowpipe worker.
-
-`local_env` is the one place that builds the environment; the benchmark
-(bench/bench_pipeline.py) reuses it so figures and tests see the same stack.
-"""
+"""Session fixtures for end-to-end tests: the local stack (local_stack/harness.py), its Snowpipe worker, Superset."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local_stack import endpoints as local_endpoints
 from local_stack import stack
-from local_stack.state import Endpoints, Pipe, read_pipes
+from local_stack.harness import ROOT, LocalEnv, local_env, start_worker, stop_process, wait_until, worker_log
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = predicate()
-            if result:
-                return result
-        except Exception as err:  # a server still starting refuses connections
-            last_error = err
-        time.sleep(interval)
-    raise TimeoutError(f"{what} did not happen within {timeout} s (last error: {last_error})")
-
-
-def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@dataclass
-class LocalEnv:
-    state_dir: Path
-    endpoints: Endpoints
-    pipes: list[Pipe]
-    s3: Any
-    sqs: Any
-
-    @property
-    def queue_url(self) -> str:
-        return self.pipes[0].queue_url
-
-    @property
-    def bucket(self) -> str:
-        return self.endpoints.bucket
-
-    @property
-    def prefix(self) -> str:
-        return self.endpoints.events_prefix
-
-    def connect(self) -> Any:
-        return local_endpoints.connect_snowflake(self.endpoints, user="test")
-
-
-@contextmanager
-def local_env(state_dir: Path) -> Iterator[LocalEnv]:
-    """The real local stack (`make local-up SUPERSET=0`), without its worker: tests run their own.
-
-    The Pulumi program deployed on moto + fakesnow creates the bucket, its
-    notification, the pipe's queue, tables, view and reference data, exactly
-    as `make local-up` does.
-    """
-    settings = stack.LocalStackSettings(state_dir=state_dir, superset=False)
-    endpoints = stack.up(settings, progress=lambda _message: None, start_worker=False)
-    try:
-        pipes = read_pipes(state_dir)
-        yield LocalEnv(
-            state_dir,
-            endpoints,
-            pipes,
-            local_endpoints.aws_client(endpoints, "s3"),
-            local_endpoints.aws_client(endpoints, "sqs"),
-        )
-    finally:
-        stack.down(state_dir)
-
-
-def start_worker(state_dir: Path, visibility_timeout: int = 2) -> subprocess.Popen:
-    """The worker as `make local-up` runs it: its own process, logging to state_dir."""
-    log = open(state_dir / "snowpipe.log", "ab")  # the child process keeps its own handle
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "local_stack.snowpipe",
-        "--state-dir",
-        str(state_dir),
-        "--visibility-timeout",
-        str(visibility_timeout),
-    ]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    log.close()
-    return process
-
-
-def worker_log(state_dir: Path) -> str:
-    path = state_dir / "snowpipe.log"
-    return path.read_text(errors="replace")[-4000:] if path.exists() else "(no worker log)"
+__all__ = ["ROOT", "LocalEnv", "Worker", "wait_until", "worker_log"]
 
 
 @pytest.fixture(scope="session")
@@ -129,15 +22,15 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEnv]:
 
 
 class Worker:
-    """The local Snowpipe process of a session; tests may kill and restart it."""
+    """The local Snowpipe process of a session; tests may stop, restart or reconfigure it."""
 
     def __init__(self, state_dir: Path):
         self.state_dir = state_dir
         self.process = start_worker(state_dir)
 
-    def restart(self) -> None:
+    def restart(self, extra_env: dict[str, str] | None = None) -> None:
         stop_process(self.process)
-        self.process = start_worker(self.state_dir)
+        self.process = start_worker(self.state_dir, extra_env=extra_env)
 
 
 @pytest.fixture(scope="session")

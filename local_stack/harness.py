@@ -1,0 +1,140 @@
+"""A real local stack for the e2e tests and the benchmark: the local deploy on moto + fakesnow, worker apart.
+
+`local_env` is the one place that builds the environment; tests/e2e and
+bench/bench_pipeline.py both use it, so figures and tests see the same stack.
+It lives in local_stack (not in a test conftest) so the benchmark imports no
+test code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local_stack import endpoints as local_endpoints
+from local_stack import stack
+from local_stack.state import Endpoints, Pipe, read_pipes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except Exception as err:  # a server still starting refuses connections
+            last_error = err
+        time.sleep(interval)
+    raise TimeoutError(f"{what} did not happen within {timeout} s (last error: {last_error})")
+
+
+def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@dataclass
+class LocalEnv:
+    state_dir: Path
+    endpoints: Endpoints
+    pipes: list[Pipe]
+    s3: Any
+    sqs: Any
+
+    @property
+    def queue_url(self) -> str:
+        return self.pipes[0].queue_url
+
+    @property
+    def bucket(self) -> str:
+        return self.endpoints.bucket
+
+    @property
+    def prefix(self) -> str:
+        return self.endpoints.events_prefix
+
+    def connect(self) -> Any:
+        return local_endpoints.connect_snowflake(self.endpoints, user="test")
+
+    def client(self, service: str) -> Any:
+        return local_endpoints.aws_client(self.endpoints, service)
+
+
+@contextmanager
+def local_env(state_dir: Path) -> Iterator[LocalEnv]:
+    """The real local stack (`make local-up SUPERSET=0`), without its worker: callers run their own.
+
+    The Pulumi program deployed on moto + fakesnow creates the bucket, its
+    notification, the pipe's queue, tables, view and reference data, exactly
+    as `make local-up` does.
+    """
+    settings = stack.LocalStackSettings(state_dir=state_dir, superset=False)
+    endpoints = stack.up(settings, progress=lambda _message: None, start_worker=False)
+    try:
+        pipes = read_pipes(state_dir)
+        yield LocalEnv(
+            state_dir,
+            endpoints,
+            pipes,
+            local_endpoints.aws_client(endpoints, "s3"),
+            local_endpoints.aws_client(endpoints, "sqs"),
+        )
+    finally:
+        stack.down(state_dir)
+
+
+def start_worker(
+    state_dir: Path, visibility_timeout: int = 2, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """The worker as `make local-up` runs it: its own process, logging to state_dir."""
+    log = open(state_dir / "snowpipe.log", "ab")  # the child process keeps its own handle
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    command = [
+        sys.executable,
+        "-m",
+        "local_stack.snowpipe",
+        "--state-dir",
+        str(state_dir),
+        "--visibility-timeout",
+        str(visibility_timeout),
+    ]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    log.close()
+    return process
+
+
+def wait_worker_ready(state_dir: Path, process: subprocess.Popen, timeout: float = 30) -> None:
+    """Until the worker logs that it polls (or dies, which raises with its log)."""
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the local Snowpipe exited with {process.returncode}:\n{worker_log(state_dir)}")
+        return "local Snowpipe running" in worker_log(state_dir, whole=True)
+
+    wait_until(ready, timeout, "the local Snowpipe starting")
+
+
+def worker_log(state_dir: Path, whole: bool = False) -> str:
+    path = state_dir / "snowpipe.log"
+    if not path.exists():
+        return "(no worker log)"
+    text = path.read_text(errors="replace")
+    return text if whole else text[-4000:]
