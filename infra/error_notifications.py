@@ -27,6 +27,7 @@ import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
 from infra.iam_propagation import IamPropagationWait
+from infra.snowflake_trust import role_arn_before_the_role, trust_policy
 
 # SNS encrypts with the AWS managed key for SNS; its key policy lets any
 # principal of the account use it through SNS, so the role needs no KMS grant
@@ -60,11 +61,7 @@ class ErrorNotifications(pulumi.ComponentResource):
         super().__init__("ecommerce:ingestion:ErrorNotifications", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        role_arn = pulumi.Output.concat(
-            "arn:", partition.partition, ":iam::", caller.account_id, ":role/", args.role_name
-        )
+        role_arn = role_arn_before_the_role(self, args.role_name)
 
         # A standard topic: Snowflake's error notifications to FIFO topics
         # fail silently (Snowflake docs, creating the notification integration).
@@ -91,7 +88,7 @@ class ErrorNotifications(pulumi.ComponentResource):
             description="Assumed by Snowflake's notification integration to publish Snowpipe errors",
             assume_role_policy=pulumi.Output.all(
                 integration.aws_sns_iam_user_arn, integration.aws_sns_external_id
-            ).apply(lambda pair: trust_policy(*pair)),
+            ).apply(lambda pair: trust_policy("SnowflakeNotificationIntegration", *pair)),
             max_session_duration=3600,
             opts=child,
         )
@@ -128,24 +125,6 @@ class ErrorNotifications(pulumi.ComponentResource):
         self.integration_name = integration.name
         self.role_arn = role_arn
         self.register_outputs({"topic_arn": topic.arn, "integration_name": integration.name, "role_arn": role_arn})
-
-
-def trust_policy(snowflake_user_arn: str, external_id: str) -> str:
-    """Only the integration's IAM user, and only with its external id."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "SnowflakeNotificationIntegration",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": snowflake_user_arn},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
-                }
-            ],
-        }
-    )
 
 
 def publish_policy(topic_arn: str) -> str:

@@ -21,6 +21,7 @@ import pulumi_snowflake as snowflake
 
 from infra.external_id import ExternalId
 from infra.iam_propagation import IamPropagationWait
+from infra.snowflake_trust import role_arn_before_the_role, trust_policy
 
 
 @dataclass(kw_only=True)
@@ -57,16 +58,7 @@ class SnowflakeS3Access(pulumi.ComponentResource):
         super().__init__("ecommerce:access:SnowflakeS3Access", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        role_arn = pulumi.Output.concat(
-            "arn:",
-            partition.partition,
-            ":iam::",
-            caller.account_id,
-            ":role/",
-            args.role_name,
-        )
+        role_arn = role_arn_before_the_role(self, args.role_name)
         external_id = ExternalId(f"{name}-external-id", prefix=args.integration_name.lower(), opts=child)
         events_url = pulumi.Output.concat("s3://", args.bucket, "/", args.events_prefix)
 
@@ -129,20 +121,7 @@ def _single_description(outputs):
 
 
 def _trust_policy(snowflake_user_arn: str, external_id: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "SnowflakeStorageIntegration",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": snowflake_user_arn},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
-                }
-            ],
-        }
-    )
+    return trust_policy("SnowflakeStorageIntegration", snowflake_user_arn, external_id)
 
 
 def _read_events_policy(bucket_arn: str, events_prefix: str) -> str:

@@ -10,11 +10,10 @@ import json
 import logging
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from local_stack.dynamic_resources import reveal
 from local_stack.program_runner import ProgramRun, run_program
+from local_stack.stack import throwaway_key_pair
 from tests.fake_cloud import SUPERSET_IMPORT, FakeCloud
 from tests.fake_superset import FakeSuperset, serving
 
@@ -27,15 +26,7 @@ PASSPHRASE = "key-passphrase-77d2"
 
 @pytest.fixture(scope="module")
 def key_pair():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    public, private = throwaway_key_pair()
     return private, public
 
 

@@ -46,18 +46,9 @@ def _config(token: str) -> dict[str, tuple[str, bool]]:
     if os.environ.get("SNOWFLAKE_ROLE"):
         config[f"{NAMESPACE}:snowflakeAdminRole"] = (os.environ["SNOWFLAKE_ROLE"], False)
     if os.environ.get("CLOUD_E2E_SUPERSET_URL"):
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
+        from local_stack.stack import throwaway_key_pair
 
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
-        public = (
-            key.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-            .decode()
-        )
+        public, private = throwaway_key_pair()
         config.update({
             f"{NAMESPACE}:supersetUrl": (os.environ["CLOUD_E2E_SUPERSET_URL"], False),
             f"{NAMESPACE}:supersetUsername": (os.environ.get("CLOUD_E2E_SUPERSET_USERNAME", "admin"), False),
