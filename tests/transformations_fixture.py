@@ -6,6 +6,7 @@ NOT NULL), in a schema of the caller's choosing so tests do not share rows.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import subprocess
@@ -101,7 +102,12 @@ def snowpark(port: int, schema: str) -> Session:
                 columns = ", ".join(f"{c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in spec.columns)
                 cursor.execute(f"CREATE OR REPLACE TABLE {DATABASE}.{schema}.{spec.name} ({columns})")
     connection = connect(port, database=DATABASE, schema=schema)
-    return Session.builder.configs({"connection": connection}).create()
+    session = Session.builder.configs({"connection": connection}).create()
+    # The test fixture closes its sessions while the server still runs. Snowpark
+    # would close them again at interpreter exit, against a stopped server, and
+    # the connector retries that for minutes (seen: 4 min of a 4.5 min run).
+    atexit.unregister(session._close_at_exit)
+    return session
 
 
 def tables(schema: str) -> Tables:
