@@ -35,7 +35,7 @@ CHROME_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    "--window-size=1600,2150",
+    "--window-size=1600,2600",
 )
 CHART = '[data-test="chart-grid-component"]'
 RENDERED = "canvas, table tbody tr, .header-line"
@@ -96,8 +96,8 @@ def main() -> int:
             if settled:
                 break
             time.sleep(0.5)
-        # Let the last animation (ECharts grows bars in) finish before the picture.
-        time.sleep(1.5)
+        # Let the last animations (ECharts grows bars and funnel stages in) finish before the picture.
+        time.sleep(3.0)
         driver.save_screenshot(args.screenshot)
         print(json.dumps({"charts": {name: {"state": s, "detail": d} for name, (s, d) in states.items()}}))
         return 0
