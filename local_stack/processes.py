@@ -13,10 +13,12 @@ invocations, which is all psutil or mirakuru would add here.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
 import subprocess
+import threading
 import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -209,3 +211,16 @@ def stop_all(state_dir: Path, timeout: float = 15.0) -> list[str]:
         )
     _write_tracked(state_dir, [])
     return stopped
+
+
+def stop_on_signals(log: logging.Logger, finishing: str) -> threading.Event:
+    """An event set by SIGTERM or SIGINT, so a long-running worker finishes `finishing` and exits cleanly."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("received %s, finishing %s", signal.Signals(signum).name, finishing)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from snowflake.snowpark import Session
 
 from local_stack import endpoints as local_endpoints
+from local_stack import processes
 from local_stack import state as local_state
 from local_stack.errors import LocalStackError
 from local_stack.state import Endpoints
@@ -128,14 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("snowflake.connector", "snowflake.snowpark"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: Any) -> None:
-        log.info("received %s, finishing the current run", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = processes.stop_on_signals(log, "the current run")
     try:
         run(args.state_dir, stop=stop, interval_seconds=args.interval_seconds)
     except (LocalStackError, TaskSpecError) as err:

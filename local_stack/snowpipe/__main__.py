@@ -8,13 +8,12 @@ local_stack/cli.py; its status is `python -m local_stack.cli status`.
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from local_stack import processes
 from local_stack.errors import LocalStackError
 from local_stack.snowpipe.worker import run
 
@@ -32,14 +31,7 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("snowflake.connector", "botocore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: Any) -> None:
-        log.info("received %s, finishing the current batch", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = processes.stop_on_signals(log, "the current batch")
     try:
         run(str(state_dir), stop=stop, wait_seconds=wait_seconds, visibility_timeout=visibility_timeout)
     except LocalStackError as err:  # no endpoints.json: the message says how to start the stack
