@@ -6,10 +6,19 @@ browser driver:
     SUPERSET_PASSWORD=... .local/superset-venv/bin/python tests/e2e/dashboard_browser.py \
         --base-url URL --dashboard-url URL --username admin --screenshot docs/dashboard.png
 
-Prints {"charts": {name: {"state": "data"|"error"|"pending", "detail": ...}}}.
-A chart counts as rendered with data when it shows an ECharts canvas, table
-rows or a big number, and no loading spinner; as an error when Superset shows
-an error alert in it.
+Prints {"charts": {name: {"state", "detail", "viz_type", "painted", "received"}}}:
+
+- state: "data" when the chart shows an ECharts canvas, table rows or a big
+  number and no loading spinner; "error" when Superset shows an error alert.
+- painted: for canvas charts, the largest share of a canvas's pixels that are
+  not transparent (what ECharts drew: axes and labels alone stay near 0.01).
+- received: what the browser itself got from /api/v1/chart/data for the chart
+  (read from Chromium's network log): rows, and the metrics whose every value
+  was null. A chart can render without error and still show nothing when its
+  metric is null; this is how the test sees it.
+- tooltips (charts named by --hover NAME=N): the tooltip text at N points,
+  evenly spaced down the middle of the chart's canvas: the numbers a user
+  reads, as the chart drew them.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
@@ -41,6 +51,25 @@ CHART = '[data-test="chart-grid-component"]'
 RENDERED = "canvas, table tbody tr, .header-line"
 LOADING = '[aria-label="Loading"], .loading'
 ERROR = '[role="alert"], .ant-alert-error'
+PAINTED_JS = """
+const shares = Array.from(arguments[0].querySelectorAll('canvas')).map(canvas => {
+  if (!canvas.width || !canvas.height) return 0;
+  const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = 0;
+  for (let alpha = 3; alpha < pixels.length; alpha += 4) if (pixels[alpha] > 0) painted += 1;
+  return painted / (canvas.width * canvas.height);
+});
+return shares.length ? Math.max(...shares) : null;
+"""
+# ECharts draws its tooltip as an HTML div (echarts src/component/tooltip/
+# TooltipHTMLContent.ts, styled with z-index 9999999); the visible one is the
+# chart's current tooltip.
+TOOLTIP_JS = """
+const tips = Array.from(document.querySelectorAll('div')).filter(div =>
+  div.style.zIndex === '9999999' && div.style.display !== 'none' && div.style.visibility !== 'hidden'
+  && div.innerText.trim());
+return tips.map(div => div.innerText.trim());
+"""
 
 
 def _state(chart: WebElement) -> tuple[str, str]:
@@ -56,6 +85,62 @@ def _state(chart: WebElement) -> tuple[str, str]:
     return "pending", "nothing rendered yet"
 
 
+def _metric_label(metric: str | dict) -> str:
+    # A saved metric is named by its string; an ad hoc one carries its label.
+    return metric if isinstance(metric, str) else metric.get("label") or metric.get("metric_name", "")
+
+
+def _received(driver: webdriver.Chrome) -> dict[str, dict]:
+    """Per chart id, the last chart-data answer the page received: row count and all-null metrics."""
+    answers: dict[str, dict] = {}
+    messages = [json.loads(entry["message"])["message"] for entry in driver.get_log("performance")]
+    # The live dashboard refreshes itself; a refresh still in flight has no
+    # body yet, so only finished requests are read (the last one per chart wins).
+    finished = {m["params"]["requestId"] for m in messages if m["method"] == "Network.loadingFinished"}
+    for message in messages:
+        if message["method"] != "Network.requestWillBeSent" or message["params"]["requestId"] not in finished:
+            continue
+        request = message["params"]["request"]
+        if "/api/v1/chart/data" not in request["url"] or request.get("method") != "POST":
+            continue
+        try:
+            body = json.loads(request.get("postData") or "{}")
+            chart_id = str(body["form_data"]["slice_id"])
+            answer = driver.execute_cdp_cmd("Network.getResponseBody", {"requestId": message["params"]["requestId"]})
+            results = json.loads(answer["body"])["result"]
+        except Exception as err:  # the report names what could not be read; the test decides
+            answers.setdefault("unreadable", {"detail": []})["detail"].append(f"{request['url']}: {err!r}")
+            continue
+        rows, all_null = 0, []
+        for query, result in zip(body["queries"], results, strict=False):
+            data = result.get("data") or []
+            rows += len(data)
+            for label in map(_metric_label, query.get("metrics") or []):
+                if data and all(row.get(label) is None for row in data):
+                    all_null.append(label)
+        answers[chart_id] = {"rows": rows, "all_null_metrics": all_null}
+    return answers
+
+
+def _tooltips(driver: webdriver.Chrome, chart: WebElement, points: int) -> list[str]:
+    canvas = chart.find_element(By.CSS_SELECTOR, "canvas")
+    height = canvas.size["height"]
+    texts = []
+    for point in range(points):
+        below_centre = int(height * ((point + 0.5) / points - 0.5))  # selenium offsets are from the centre
+        shown: list[str] = []
+        deadline = time.monotonic() + 5
+        while not shown and time.monotonic() < deadline:
+            # A second, 1-pixel move: ECharts shows its tooltip on mousemove,
+            # and the first move after a page settles can go unseen.
+            for nudge in (0, 1):
+                ActionChains(driver).move_to_element_with_offset(canvas, nudge, below_centre).perform()
+            time.sleep(0.3)
+            shown = driver.execute_script(TOOLTIP_JS)
+        texts.append(" | ".join(shown))
+    return texts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--base-url", required=True)
@@ -64,12 +149,16 @@ def main() -> int:
     parser.add_argument("--screenshot", required=True)
     parser.add_argument("--expected-charts", type=int, required=True)
     parser.add_argument("--timeout", type=float, default=90)
+    parser.add_argument("--hover", action="append", default=[], metavar="NAME=N",
+                        help="report the tooltips at N points down chart NAME")  # fmt: skip
     args = parser.parse_args()
 
     options = Options()
     for flag in CHROME_FLAGS:
         options.add_argument(flag)
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    # The network log is how the report sees each chart-data answer the page got.
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
     try:
         driver.get(f"{args.base_url}/login/")
@@ -99,7 +188,22 @@ def main() -> int:
         # Let the last animations (ECharts grows bars and funnel stages in) finish before the picture.
         time.sleep(3.0)
         driver.save_screenshot(args.screenshot)
-        print(json.dumps({"charts": {name: {"state": s, "detail": d} for name, (s, d) in states.items()}}))
+        received = _received(driver)
+        hover = {name: int(points) for name, points in (item.rsplit("=", 1) for item in args.hover)}
+        report = {}
+        for chart in driver.find_elements(By.CSS_SELECTOR, CHART):
+            name = chart.get_attribute("data-test-chart-name")
+            state, detail = states.get(name, ("pending", "not seen while waiting"))
+            report[name] = {
+                "state": state,
+                "detail": detail,
+                "viz_type": chart.get_attribute("data-test-viz-type"),
+                "painted": driver.execute_script(PAINTED_JS, chart),
+                "received": received.get(chart.get_attribute("data-test-chart-id")),
+            }
+            if name in hover:
+                report[name]["tooltips"] = _tooltips(driver, chart, hover[name])
+        print(json.dumps({"charts": report, "unreadable": received.get("unreadable")}))
         return 0
     finally:
         driver.quit()

@@ -166,13 +166,20 @@ def _deployed_dashboard(stack: SupersetStack, dashboard_url: str) -> dict[str, A
 
 
 def _load_seed_events(endpoints: Endpoints) -> None:
-    """Through the pipeline itself: one NDJSON.gz file into the bucket, then wait for the worker."""
+    """Through the pipeline itself: one NDJSON.gz file into the bucket, then wait for the worker and the task."""
     events = seed_events(_csv_rows("products.csv"), _csv_rows("customers.csv"))
     s3 = local_endpoints.aws_client(endpoints, "s3")
     s3.put_object(Bucket=endpoints.bucket, Key=f"{endpoints.events_prefix}seed/events.ndjson.gz",
                   Body=producer.ndjson_gz(events))  # fmt: skip
-    query = f"SELECT COUNT(*) FROM {DATABASE}.{SCHEMA}.ECOMMERCE_EVENTS"
+    loaded = f"SELECT COUNT(*) FROM {DATABASE}.{SCHEMA}.ECOMMERCE_EVENTS"
+    # One file is one load, which one task run consumes in one transaction
+    # (local_stack/task_runner_stream.py): the first SESSION_FUNNEL row means
+    # the transformation has taken in every seed event. Without this wait the
+    # dashboard can be opened between the pipe's load and the task's run.
+    transformed = f"SELECT COUNT(*) FROM {DATABASE}.{SCHEMA}.SESSION_FUNNEL"
     with local_endpoints.connect_snowflake(endpoints) as connection:
-        if processes.poll_until(lambda: connection.cursor().execute(query).fetchone()[0] == len(events), timeout=60):
-            return
-    raise TimeoutError(f"the local Snowpipe did not load the {len(events)} seed events within 60 s")
+        count = lambda sql: connection.cursor().execute(sql).fetchone()[0]  # noqa: E731
+        if not processes.poll_until(lambda: count(loaded) == len(events), timeout=60):
+            raise TimeoutError(f"the local Snowpipe did not load the {len(events)} seed events within 60 s")
+        if not processes.poll_until(lambda: count(transformed) > 0, timeout=60):
+            raise TimeoutError("the local task runner did not fill SESSION_FUNNEL from the seed events within 60 s")

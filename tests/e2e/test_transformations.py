@@ -9,7 +9,6 @@ sessions, 82 expected, when stages were counted on their own).
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,57 +16,11 @@ import pytest
 
 from local_stack import endpoints as local_endpoints
 from local_stack import producer
+from tests.e2e import expected_conversion as expected
 from tests.e2e.conftest import wait_until
-from tests.e2e.superset_stack import ROOT, SupersetStack
+from tests.e2e.superset_stack import SupersetStack
 
 pytestmark = pytest.mark.e2e
-
-STAGES = {"view": "Viewed", "add_to_cart": "Added to cart", "purchase": "Purchased"}
-
-
-def _categories() -> dict[int, str]:
-    with open(ROOT / "reference_data" / "products.csv", newline="", encoding="utf-8") as handle:
-        return {int(row["product_id"]): row["category"] for row in csv.DictReader(handle)}
-
-
-def _counted_events(stack: SupersetStack) -> list[dict[str, Any]]:
-    """Every event id once (its first load), straight from the table the pipe fills."""
-    with stack.connect() as connection:
-        cursor = connection.cursor()
-        cursor.execute(
-            "SELECT EVENT_ID, EVENT_TYPE, PRODUCT_ID, SESSION_ID, LOADED_AT, SOURCE_FILE FROM ECOMMERCE_EVENTS"
-        )
-        rows = cursor.fetchall()
-    first: dict[str, tuple] = {}
-    for row in sorted(rows, key=lambda r: (r[4], r[5])):
-        first.setdefault(row[0], row)
-    return [{"type": r[1], "product": int(r[2]), "session": r[3]} for r in first.values()]
-
-
-def _expected_funnel(events: list[dict[str, Any]]) -> dict[str, int]:
-    """Sessions through each stage and every stage before it (viewed; viewed and carted; all three)."""
-    kinds: dict[str, set[str]] = {}
-    for event in events:
-        if event["session"] is not None:
-            kinds.setdefault(event["session"], set()).add(event["type"])
-    funnel, so_far = {}, set()
-    for kind, stage in STAGES.items():
-        so_far.add(kind)
-        funnel[stage] = sum(so_far <= seen for seen in kinds.values())
-    return funnel
-
-
-def _expected_rates(events: list[dict[str, Any]]) -> dict[str | None, float | None]:
-    categories = _categories()
-    views: dict[str | None, int] = {}
-    purchases: dict[str | None, int] = {}
-    for event in events:
-        category = categories.get(event["product"])
-        views.setdefault(category, 0)
-        purchases.setdefault(category, 0)
-        views[category] += event["type"] == "view"
-        purchases[category] += event["type"] == "purchase"
-    return {c: (round(purchases[c] / views[c], 4) if views[c] else None) for c in views}
 
 
 def _chart_rows(stack: SupersetStack, chart_name: str) -> list[dict[str, Any]]:
@@ -95,10 +48,10 @@ def _converges(stack: SupersetStack, timeout: float = 90) -> tuple[dict, dict]:
     last: dict[str, Any] = {}
 
     def matches() -> bool:
-        events = _counted_events(stack)
+        events = expected.counted_events(stack)
         last.update(
-            funnel=(_charted_funnel(stack), _expected_funnel(events)),
-            rates=(_charted_rates(stack), _expected_rates(events)),
+            funnel=(_charted_funnel(stack), expected.expected_funnel(events)),
+            rates=(_charted_rates(stack), expected.expected_rates(events)),
         )
         return last["funnel"][0] == last["funnel"][1] and last["rates"][0] == last["rates"][1]
 
