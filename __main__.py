@@ -31,6 +31,8 @@ from infra.snowflake_provider import admin_provider, warehouse_session_provider
 from infra.snowpark_transformations import (
     ConversionFunnel,
     ConversionFunnelArgs,
+    ConversionProcedure,
+    ConversionProcedureArgs,
     ConversionReader,
     ConversionReaderArgs,
     SnowparkTransformations,
@@ -109,10 +111,13 @@ dashboard_access = DashboardAccess(
     ),
     opts=admin,
 )
+refresh_procedure = ConversionProcedure(
+    "conversion-procedure", ConversionProcedureArgs(database=database), opts=on_warehouse
+)
 # Result tables are state too: the stream's offset moves on once a refresh commits.
 transformations = SnowparkTransformations(
     "transformations",
-    SnowparkTransformationsArgs(database=database, tables=tables),
+    SnowparkTransformationsArgs(database=database, tables=tables, procedure=refresh_procedure),
     opts=pulumi.ResourceOptions.merge(admin, stateful),
 )
 funnel = ConversionFunnel(

@@ -92,6 +92,13 @@ class EventsIngestion(pulumi.ComponentResource):
                 # A re-created stage or integration leaves the old pipe
                 # STOPPED_STAGE_DROPPED: re-create the pipe with them.
                 replace_with=[stage, args.access.integration],
+                # A replacement the engine forces (replace_with, `--replace`) is
+                # create-before-delete, and the provider's Create is a plain
+                # CREATE PIPE (terraform-provider-snowflake pkg/resources/pipe.go):
+                # the new pipe would collide with the old one's name. Dropped
+                # first, a file landing in between is not announced to the new
+                # pipe; `ALTER PIPE ... REFRESH` loads it (README "Real deployment").
+                delete_before_replace=True,
             ),
         )
         # The wire that makes it real-time. A bucket has exactly one

@@ -43,15 +43,70 @@ PROCEDURE_RUNTIME = "3.11"
 
 
 @dataclass(kw_only=True)
+class ConversionProcedureArgs:
+    database: AnalyticsDatabase
+    """Database and schema of the procedure."""
+
+
+class ConversionProcedure(pulumi.ComponentResource):
+    """CONVERSION_REFRESH: the transformations/ package as a Python stored procedure.
+
+    Give it the warehouse-session provider. Snowflake compiles a Python
+    procedure and resolves its PACKAGES on a warehouse, and refuses the CREATE
+    without one: "391531 (42601): SQL compilation error: An active warehouse is
+    required for creating Python stored procedures" (terraform-provider-snowflake
+    issues #1695 and #2856). pulumi-snowflake 2.22.0's ProcedurePython docstring
+    says it too: "**Required warehouse** This resource may require active
+    warehouse."
+    """
+
+    qualified_name: str
+    procedure: snowflake.ProcedurePython
+
+    def __init__(self, name: str, args: ConversionProcedureArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ecommerce:transformations:ConversionProcedure", name, None, opts)
+        self.procedure = snowflake.ProcedurePython(
+            f"{name}-procedure",
+            database=args.database.database,
+            schema=args.database.schema,
+            name=PROCEDURE_NAME,
+            arguments=[
+                snowflake.ProcedurePythonArgumentArgs(arg_name=a, arg_data_type="VARCHAR") for a in PROCEDURE_ARGUMENTS
+            ],
+            return_type="VARCHAR",
+            runtime_version=PROCEDURE_RUNTIME,
+            snowpark_package=PROCEDURE_SNOWPARK_VERSION,
+            handler=bundle.HANDLER,
+            procedure_definition=bundle.procedure_definition(),
+            execute_as="OWNER",
+            comment="transformations/ package: refresh SESSION_FUNNEL and PRODUCT_CONVERSION from a stream",
+            # Every change to transformations/ changes procedure_definition, which
+            # the provider can only apply by replacing the procedure (ForceNew in
+            # terraform-provider-snowflake pkg/resources/procedure_commons.go), and
+            # its Create is a plain CREATE PROCEDURE, so old and new cannot exist
+            # side by side. The bridge already drops first for a ForceNew change of
+            # a resource whose name is set; saying it here covers the replacements
+            # the engine forces too (`pulumi up --replace`). A task run in between
+            # (at most one, a minute apart) fails; the next run catches up.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
+        )
+        self.qualified_name = args.database.path.qualify(PROCEDURE_NAME)
+        self.register_outputs({"name": self.procedure.name})
+
+
+@dataclass(kw_only=True)
 class SnowparkTransformationsArgs:
     database: AnalyticsDatabase
     """Database, schema and warehouse (the task runs on the POC warehouse)."""
     tables: EventTables
     """The pipe's target table (the stream's source and the base the refresh recomputes from) and PRODUCTS."""
+    procedure: ConversionProcedure
+    """What the task calls."""
 
 
 class SnowparkTransformations(pulumi.ComponentResource):
-    """Result tables, stream, procedure and task. Give it the admin provider: nothing here needs a session warehouse."""
+    """Result tables, stream and task. Give it the admin provider: nothing here needs a session warehouse (the task
+    names its own warehouse; CREATE TABLE / STREAM / TASK and ALTER TASK RESUME are DDL)."""
 
     tables: dict[str, snowflake.Table]
     """SESSION_FUNNEL and PRODUCT_CONVERSION, by upper-case name."""
@@ -90,23 +145,6 @@ class SnowparkTransformations(pulumi.ComponentResource):
             comment="New ECOMMERCE_EVENTS rows for the conversion refresh",
             opts=child,
         )
-        procedure = snowflake.ProcedurePython(
-            f"{name}-procedure",
-            database=db.database,
-            schema=db.schema,
-            name=PROCEDURE_NAME,
-            arguments=[
-                snowflake.ProcedurePythonArgumentArgs(arg_name=a, arg_data_type="VARCHAR") for a in PROCEDURE_ARGUMENTS
-            ],
-            return_type="VARCHAR",
-            runtime_version=PROCEDURE_RUNTIME,
-            snowpark_package=PROCEDURE_SNOWPARK_VERSION,
-            handler=bundle.HANDLER,
-            procedure_definition=bundle.procedure_definition(),
-            execute_as="OWNER",
-            comment="transformations/ package: refresh SESSION_FUNNEL and PRODUCT_CONVERSION from a stream",
-            opts=child,
-        )
         stream_fqn = path.qualify(STREAM_NAME)
         call_arguments = (
             stream_fqn,
@@ -122,14 +160,14 @@ class SnowparkTransformations(pulumi.ComponentResource):
             warehouse=db.warehouse,
             schedule=snowflake.TaskScheduleArgs(minutes=1),
             when=f"SYSTEM$STREAM_HAS_DATA('{stream_fqn}')",
-            sql_statement=f"CALL {path.qualify(PROCEDURE_NAME)}({', '.join(repr(a) for a in call_arguments)})",
+            sql_statement=f"CALL {args.procedure.qualified_name}({', '.join(repr(a) for a in call_arguments)})",
             allow_overlapping_execution="false",
             # The deploy resumes the task (ALTER TASK ... RESUME); a created task starts suspended.
             started=True,
             comment="Runs CONVERSION_REFRESH when the stream has new events",
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[stream, procedure, args.tables.tables["PRODUCTS"], *self.tables.values()],
+                depends_on=[stream, args.procedure.procedure, args.tables.tables["PRODUCTS"], *self.tables.values()],
             ),
         )
         self.task_name = task.name

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
-import time
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -101,6 +102,15 @@ def demo(
         endpoints = stack.up(stack.LocalStackSettings.from_environment(state_dir), progress=_progress)
     except LocalStackError as err:
         _fail(err)
+    # Ctrl-C sets an event instead of raising KeyboardInterrupt. The live view
+    # queries in a thread of its own: in the main thread the Snowflake connector
+    # swaps in its own SIGINT handler for each query (snowflake/connector/
+    # cursor.py, interrupt_handler), which sends an abort request for the running
+    # query; fakesnow has no such endpoint and the connector retries it, so a
+    # Ctrl-C that landed mid-query hung the demo instead of stopping it.
+    stop = processes.stop_on_signals(logging.getLogger("local_stack.demo"), "the demo")
+    failure: list[BaseException] = []
+    problem: LocalStackError | None = None
     try:
         producer = processes.start(
             state_dir,
@@ -111,23 +121,50 @@ def demo(
         )  # fmt: skip
         _print_endpoints(endpoints, state_dir)
         console.print(f"producer sending ~{rate:.0f} events/s (log: {producer.log}); Ctrl-C stops everything")
-        _live_view(endpoints, state_dir, producer)
-    except KeyboardInterrupt:
-        pass
+        view = threading.Thread(
+            target=_live_view, args=(endpoints, state_dir, producer, stop, failure), name="live-view", daemon=True
+        )
+        view.start()
+        stop.wait()
+        # The view finishes its current refresh while fakesnow still answers.
+        view.join(timeout=10)
+        if failure:
+            raise failure[0]
+    except LocalStackError as err:
+        problem = err
     finally:
         console.print("stopping the local stack ...")
         stopped = stack.down(state_dir)
         console.print("stopped " + ", ".join(stopped))
+    if problem:
+        _fail(problem)
 
 
-def _live_view(endpoints: local_state.Endpoints, state_dir: Path, producer: processes.TrackedProcess) -> None:
+def _live_view(
+    endpoints: local_state.Endpoints,
+    state_dir: Path,
+    producer: processes.TrackedProcess,
+    stop: threading.Event,
+    failure: list[BaseException],
+) -> None:
+    """Refreshes the live table every 2 s until `stop`; an error is kept in `failure` and stops the demo."""
+    try:
+        _refresh_live_table(endpoints, state_dir, producer, stop)
+    except BaseException as err:  # handed to the main thread, which re-raises it after stopping the stack
+        failure.append(err)
+        stop.set()
+
+
+def _refresh_live_table(
+    endpoints: local_state.Endpoints, state_dir: Path, producer: processes.TrackedProcess, stop: threading.Event
+) -> None:
     from infra.sql_source import dashboard_queries
     from local_stack.snowpipe import status
 
     connection = endpoints_module.connect_snowflake(endpoints, user="demo")
     queries = dashboard_queries()
     with Live(console=console, refresh_per_second=2) as live:
-        while True:
+        while not stop.is_set():
             if not processes.alive(producer.pid):
                 raise LocalStackError(f"the producer stopped; see {producer.log}:\n{processes.tail(producer.log)}")
             report = status(state_dir)["pipes"][0]
@@ -145,7 +182,8 @@ def _live_view(endpoints: local_state.Endpoints, state_dir: Path, producer: proc
             if endpoints.dashboard_url:
                 table.add_row("dashboard", endpoints.dashboard_url)
             live.update(table)
-            time.sleep(2)
+            stop.wait(2)
+    connection.close()
 
 
 superset_app = typer.Typer(no_args_is_help=True, help="The local Superset's cached venv and home (.local/).")

@@ -43,6 +43,9 @@ class Registration:
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
+    delete_before_replace: bool = False
+    replace_with: tuple[str, ...] = ()
+    """URNs whose replacement replaces this resource too (the engine forces it, create-before-delete by default)."""
 
 
 @dataclass
@@ -94,6 +97,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             id=registered.id if registered else None,
             outputs=dict(registered.state) if registered else {},
             protect=bool(request.protect),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            replace_with=tuple(request.replace_with),
         )
         return response
 

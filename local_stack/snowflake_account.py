@@ -15,6 +15,10 @@ name the provider gave it, and checks against it:
   provides the compute for queries and DML); without one Snowflake answers
   000606 "No active warehouse selected in the current session"
   (terraform-provider-snowflake issue #3067 shows the provider hitting it).
+- CREATE PROCEDURE ... LANGUAGE PYTHON needs one too: "391531 (42601): SQL
+  compilation error: An active warehouse is required for creating Python
+  stored procedures" (terraform-provider-snowflake issues #1695, #2856; the
+  ProcedurePython docstring of pulumi-snowflake 2.22.0: "Required warehouse").
 - every object an object references must exist when it is created.
 - identifiers: the provider quotes every name it is given (its SDK's
   identifiers render as "DB"."SCHEMA"."NAME"), so an object's name is kept
@@ -35,6 +39,15 @@ from local_stack.local_context import LocalDeployError
 
 # Roles every account has (https://docs.snowflake.com/en/user-guide/security-access-control-overview#system-defined-roles).
 SYSTEM_ROLES = frozenset({"ORGADMIN", "ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "SYSADMIN", "PUBLIC"})
+
+# What Snowflake answers without a warehouse in the session (sources in the module docstring).
+NO_ACTIVE_WAREHOUSE = (
+    "000606 (57P03): No active warehouse selected in the current session. "
+    "Select an active warehouse with the 'use warehouse' command."
+)
+PYTHON_PROCEDURE_NEEDS_WAREHOUSE = (
+    "391531 (42601): SQL compilation error: An active warehouse is required for creating Python stored procedures."
+)
 
 # Account-level kinds; every other kind lives in a schema.
 ACCOUNT_KINDS = ("ROLE", "WAREHOUSE", "DATABASE", "USER", "INTEGRATION", "RESOURCE MONITOR")
@@ -154,12 +167,11 @@ class SnowflakeAccount:
                 )
         return Session(provider=provider, role=role, warehouse=fold(warehouse) if warehouse else None)
 
-    def require_warehouse(self, session: Session | None, what: str) -> None:
+    def require_warehouse(self, session: Session | None, what: str, refusal: str = NO_ACTIVE_WAREHOUSE) -> None:
         if session is None or session.warehouse is None or not self.exists("WAREHOUSE", session.warehouse):
             provider = session.provider if session else "(none)"
             raise SnowflakeRefusedError(
-                f"{what}: 000606 (57P03): No active warehouse selected in the current session. Select an active "
-                f"warehouse with the 'use warehouse' command. (provider {provider} has no existing default "
+                f"{what}: {refusal} (provider {provider} has no existing default "
                 "warehouse: run this through a provider whose session has the POC warehouse)"
             )
 

@@ -29,6 +29,7 @@ from local_stack.deploy_state import StateResource
 from local_stack.dynamic_resources import reveal
 from local_stack.local_context import Deleter, Handler, LocalContext, LocalDeployError, Outputs
 from local_stack.snowflake_account import (
+    PYTHON_PROCEDURE_NEEDS_WAREHOUSE,
     SnowflakeRefusedError,
     needs_warehouse,
     split_qualified,
@@ -425,6 +426,7 @@ def procedure_python(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[st
     """Catalogued and recorded; what CREATE PROCEDURE checks: the code compiles and defines the handler."""
     what = f"procedure {inputs['name']}"
     path = _in_schema(ctx, inputs, what)
+    ctx.account.require_warehouse(ctx.session, what, PYTHON_PROCEDURE_NEEDS_WAREHOUSE)
     definition = inputs.get("procedureDefinition") or ""
     try:
         tree = ast.parse(definition)

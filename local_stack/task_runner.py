@@ -14,14 +14,15 @@ testing mode; README "Transformations (Snowpark)" has the measurements.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from snowflake.snowpark import Session
 
 from local_stack import endpoints as local_endpoints
@@ -115,24 +116,28 @@ def run(state_dir: str | Path, *, stop: threading.Event, interval_seconds: float
         log.info("local task runner stopped")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m local_stack.task_runner", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--state-dir", default=".local", help="directory with endpoints.json and snowflake_objects.json"
-    )
-    parser.add_argument(
-        "--interval-seconds", type=float, default=None, help="run every N s instead of each task's own schedule"
-    )
-    args = parser.parse_args(argv)
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@app.command()
+def task_runner(
+    state_dir: Annotated[Path, typer.Option(help="directory with endpoints.json and snowflake_objects.json")] = Path(
+        ".local"
+    ),
+    interval_seconds: Annotated[
+        float | None, typer.Option(help="run every N s instead of each task's own schedule")
+    ] = None,
+) -> None:
+    """Run the deployed, started tasks on their schedule until SIGTERM/SIGINT (the current run finishes first)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("snowflake.connector", "snowflake.snowpark"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     stop = processes.stop_on_signals(log, "the current run")
     try:
-        run(args.state_dir, stop=stop, interval_seconds=args.interval_seconds)
+        run(state_dir, stop=stop, interval_seconds=interval_seconds)
     except (LocalStackError, TaskSpecError) as err:
         raise SystemExit(str(err)) from None
 
 
 if __name__ == "__main__":
-    main()
+    app()

@@ -80,6 +80,20 @@ def test_a_seed_in_a_session_without_warehouse_is_refused(ctx: LocalContext):
         snowflake_handlers.execute(ctx, "seed", {"execute": "INSERT OVERWRITE INTO DB.S.T (A) VALUES (1)"})
 
 
+def test_a_python_procedure_in_a_session_without_warehouse_is_refused(ctx: LocalContext):
+    """Broken on purpose: without the require_warehouse call in procedure_python, the first create passes."""
+    ctx.account.add("DATABASE", "DB")
+    ctx.account.add("SCHEMA", "DB", "S")
+    code = "def run(session):\n    return 1\n"
+    procedure = {"database": "DB", "schema": "S", "name": "P", "handler": "run", "procedureDefinition": code}
+    ctx.in_session(ctx.account.login("snowflake", {"role": "ACCOUNTADMIN"}))
+    with pytest.raises(SnowflakeRefusedError, match=r"391531 .* active warehouse is required for creating Python"):
+        snowflake_handlers.procedure_python(ctx, "p", procedure)
+    ctx.account.add("WAREHOUSE", "WH")
+    ctx.in_session(ctx.account.login("snowflake-warehouse-session", {"warehouse": "WH"}))
+    assert snowflake_handlers.procedure_python(ctx, "p", procedure)[0] == "DB.S.P"
+
+
 def test_a_seed_into_a_table_that_does_not_exist_is_refused(ctx: LocalContext):
     ctx.account.add("WAREHOUSE", "WH")
     ctx.in_session(ctx.account.login("p", {"warehouse": "WH"}))

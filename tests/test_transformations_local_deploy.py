@@ -72,5 +72,8 @@ def test_procedure_must_define_its_handler():
         "handler": "run",
         "procedureDefinition": "def main(s):\n  pass\n",
     }
+    context = _context(WAREHOUSE_RECORD)
+    # CREATE PROCEDURE ... LANGUAGE PYTHON runs in a warehouse session (snowflake_account.py, 391531).
+    context.in_session(context.account.login("snowflake-warehouse-session", {"warehouse": "WH"}))
     with pytest.raises(LocalDeployError, match="handler 'run' is not defined"):
-        snowflake_handlers.procedure_python(_context(), "procedure", inputs)
+        snowflake_handlers.procedure_python(context, "procedure", inputs)
