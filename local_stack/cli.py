@@ -102,12 +102,14 @@ def demo(
         endpoints = stack.up(stack.LocalStackSettings.from_environment(state_dir), progress=_progress)
     except LocalStackError as err:
         _fail(err)
-    # Ctrl-C sets an event instead of raising KeyboardInterrupt. The live view
-    # queries in a thread of its own: in the main thread the Snowflake connector
-    # swaps in its own SIGINT handler for each query (snowflake/connector/
-    # cursor.py, interrupt_handler), which sends an abort request for the running
-    # query; fakesnow has no such endpoint and the connector retries it, so a
-    # Ctrl-C that landed mid-query hung the demo instead of stopping it.
+    # Ctrl-C sets an event instead of raising KeyboardInterrupt wherever the
+    # main thread happens to be: inside the Snowflake connector, which swaps in
+    # its own SIGINT handler for each query and sends an abort request
+    # (snowflake/connector/cursor.py, interrupt_handler), or inside rich's Live.
+    # The live view queries in a thread of its own and closes its connection
+    # while fakesnow still answers. Before this, the demo sometimes did not exit
+    # after Ctrl-C (one CI run; 3 of 5 trials while other tests ran); which
+    # step hung was not pinned down (README "Known limits").
     stop = processes.stop_on_signals(logging.getLogger("local_stack.demo"), "the demo")
     failure: list[BaseException] = []
     problem: LocalStackError | None = None

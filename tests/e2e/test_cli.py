@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,12 @@ def test_status_reports_each_file_with_its_rows_or_its_error(tmp_path):
 
 
 def test_demo_runs_until_ctrl_c_then_stops_everything(tmp_path):
-    """The demo brings the stack up, streams events, and on SIGINT (Ctrl-C) stops every process it started."""
+    """The demo brings the stack up, streams events, and on SIGINT (Ctrl-C) stops every process it started.
+
+    The Ctrl-C lands while the live view waits on a query: fakesnow is frozen (SIGSTOP) for a few seconds around it.
+    The demo's earlier, intermittent hang after Ctrl-C was not reproduced by this freeze (the old code passes it too);
+    see README "Known limits".
+    """
     demo = subprocess.Popen(
         [sys.executable, "-m", "local_stack.cli", "demo", "--state-dir", str(tmp_path), "--rate", "50"],
         cwd=ROOT,
@@ -79,7 +85,14 @@ def test_demo_runs_until_ctrl_c_then_stops_everything(tmp_path):
         tracked = processes.read_tracked(tmp_path)
         assert loaded, f"the demo's producer never got rows loaded; tracked: {tracked}"
         assert {"moto", "fakesnow", "snowpipe", "producer"} <= {p.name for p in tracked}, tracked
-        demo.send_signal(signal.SIGINT)
+        (fakesnow,) = [p for p in tracked if p.name == "fakesnow"]
+        os.kill(fakesnow.pid, signal.SIGSTOP)
+        try:
+            time.sleep(4)  # the view refreshes every 2 s: by now its next query waits on fakesnow
+            demo.send_signal(signal.SIGINT)
+            time.sleep(1)
+        finally:
+            os.kill(fakesnow.pid, signal.SIGCONT)
         output, _ = demo.communicate(timeout=60)
     finally:
         if demo.poll() is None:
