@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
+import signal
 import sys
 import threading
 from datetime import UTC, datetime
@@ -98,6 +100,9 @@ def demo(
     rate: Annotated[float, typer.Option(help="events per second the producer sends")] = 200.0,
 ) -> None:
     """Everything, plus the producer and a live view, until Ctrl-C; then stop it all."""
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: a demo that does
+    # not stop can say where it is (see the Ctrl-C note below).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         endpoints = stack.up(stack.LocalStackSettings.from_environment(state_dir), progress=_progress)
     except LocalStackError as err:

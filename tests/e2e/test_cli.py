@@ -93,10 +93,18 @@ def test_demo_runs_until_ctrl_c_then_stops_everything(tmp_path):
             time.sleep(1)
         finally:
             os.kill(fakesnow.pid, signal.SIGCONT)
-        output, _ = demo.communicate(timeout=60)
+        try:
+            output, _ = demo.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            demo.send_signal(signal.SIGUSR1)  # the demo dumps every thread's stack (faulthandler)
+            time.sleep(2)
+            demo.kill()
+            output, _ = demo.communicate()
+            pytest.fail(f"the demo did not stop within 60 s of Ctrl-C; its threads:\n{output[-6000:]}")
     finally:
         if demo.poll() is None:
             demo.kill()
+        if processes.read_tracked(tmp_path):
             stack.down(tmp_path)
     assert demo.returncode == 0, output[-3000:]
     assert "stopping the local stack" in output and "stopped " in output, output[-3000:]
