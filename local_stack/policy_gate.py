@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from infra.wire_format import reveal
-from local_stack.program_runner import ProgramRun
+from local_stack.program_runner import ProgramRun, Registration
 from policy import checks
 from policy.pack import declared_secret_values
 
@@ -26,12 +26,19 @@ def resources_of(run: ProgramRun) -> list[checks.Resource]:
             id=r.id or "",
             urn=r.urn,
             protect=r.protect,
+            provider_props=_provider_props(run, r),
         )
         for r in run.registrations.values()
         if r.custom and not r.type.startswith("pulumi:providers:")
     ]
     stack = checks.Resource(type=checks.STACK, name="stack", props=run.stack_outputs)
     return [*resources, stack]
+
+
+def _provider_props(run: ProgramRun, resource: Registration) -> dict[str, Any] | None:
+    # The engine's reference is "<provider urn>::<provider id>"; a URN contains "::" itself.
+    provider = run.registrations.get(resource.provider.rsplit("::", 1)[0]) if resource.provider else None
+    return reveal(provider.inputs) if provider is not None else None
 
 
 def policy_config(run: ProgramRun, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

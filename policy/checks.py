@@ -58,6 +58,23 @@ TABLE = "snowflake:index/table:Table"
 SERVICE_USERS = ("snowflake:index/serviceUser:ServiceUser", "snowflake:index/legacyServiceUser:LegacyServiceUser")
 PASSWORD_USERS = ("snowflake:index/legacyServiceUser:LegacyServiceUser", "snowflake:index/user:User")
 STACK = "pulumi:pulumi:Stack"
+# Types pulumi-snowflake 2.22.0 documents with "**Required warehouse** This
+# resource may require active warehouse" (their docstrings): Snowflake refuses
+# them without a warehouse in the provider's session, e.g. CREATE PROCEDURE ...
+# LANGUAGE PYTHON with 391531, and a view's read-back with 000606
+# (terraform-provider-snowflake #3067). tests/test_policy.py keeps this list
+# equal to the installed provider's.
+NEED_SESSION_WAREHOUSE = tuple(
+    f"snowflake:index/{kind[0].lower()}{kind[1:]}:{kind}"
+    for kind in (
+        *(f"Function{lang}" for lang in ("Java", "Javascript", "Python", "Scala", "Sql")),
+        *(f"Procedure{lang}" for lang in ("Java", "Javascript", "Python", "Scala", "Sql")),
+        "TableStorageLifecyclePolicyAttachment",
+        "Tag",
+        *(f"User{policy}PolicyAttachment" for policy in ("Authentication", "Password", "Session")),
+        "View",
+    )
+)
 
 # Snowflake's warehouse sizes, smallest first (CREATE WAREHOUSE, WAREHOUSE_SIZE).
 WAREHOUSE_SIZES = (
@@ -89,6 +106,8 @@ class Resource:
     id: str = ""
     urn: str = ""
     protect: bool = False
+    provider_props: Mapping[str, Any] | None = None
+    """Properties of the provider that manages it (None when the caller cannot tell)."""
 
 
 @dataclass(frozen=True)
@@ -423,6 +442,18 @@ def pipe_reports_errors(pipe: Resource, _ctx):
         yield "has no errorIntegration: skipped files would go unnoticed"
 
 
+def runs_in_a_warehouse_session(resource: Resource, _ctx):
+    provider = resource.provider_props
+    # Keys only: in a first preview the warehouse's name is not known yet, and
+    # Mapping's `in` reads the value (the policy SDK's proxy raises on unknowns).
+    if provider is not None and "warehouse" not in list(provider):
+        yield (
+            "its provider has no default warehouse, and Snowflake needs one in the session for this resource "
+            "(pulumi-snowflake: 'Required warehouse'). Give it the provider whose `warehouse` is the POC warehouse "
+            "(infra/snowflake_provider.py, warehouse_session_provider)"
+        )
+
+
 def stateful_protected(resource: Resource, _ctx):
     if not resource.protect:
         yield "is not protected: `pulumi destroy` or a replacement would delete data that cannot be recreated"
@@ -559,6 +590,13 @@ POLICIES: tuple[Policy, ...] = (
         mandatory,
         types=(PIPE,),
         check_resource=pipe_reports_errors,
+    ),
+    Policy(
+        "required-warehouse-in-session",
+        "Resources Snowflake runs on a warehouse (Python procedures, views) use a provider with a default warehouse.",
+        mandatory,
+        types=NEED_SESSION_WAREHOUSE,
+        check_resource=runs_in_a_warehouse_session,
     ),
     Policy(
         "stateful-resources-protected",

@@ -63,7 +63,12 @@ def _resource_validation(policy: checks.Policy, stack: str, secret_values: list[
         if args.resource_type not in policy.types:
             return
         resource = checks.Resource(
-            type=args.resource_type, name=args.name, props=args.props, urn=args.urn, protect=args.opts.protect
+            type=args.resource_type,
+            name=args.name,
+            props=args.props,
+            urn=args.urn,
+            protect=args.opts.protect,
+            provider_props=args.provider.props if args.provider is not None else None,
         )
         for message in policy.check_resource(resource, _context(stack, secret_values, args.get_config())):
             report_violation(message, args.urn)

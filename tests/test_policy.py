@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
+import pulumi
 import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 import pytest
 
 import infra.config
 import infra.snowflake_access
+import infra.snowflake_provider
 import infra.sql_source
 from local_stack import policy_gate
 from local_stack.program_runner import PROJECT_DIR, ProgramRun, run_program
@@ -241,6 +244,29 @@ def test_pipe_error_integration(monkeypatch):
         snowflake, "Pipe", lambda resource_name, error_integration=None, **kw: real(resource_name, **kw)
     )
     refused(run_dev(), "pipe-error-integration", resource="ingestion-pipe")
+
+
+def test_required_warehouse_in_session(monkeypatch):
+    """Procedure and views on a provider without a default warehouse (the wiring before this check) are refused."""
+
+    def without_warehouse(role: str, warehouse=None) -> snowflake.Provider:
+        return snowflake.Provider("snowflake-warehouse-session", role=role)
+
+    monkeypatch.setattr(infra.snowflake_provider, "warehouse_session_provider", without_warehouse)
+    violation = refused(run_dev(), "required-warehouse-in-session", resource="conversion-procedure-procedure")
+    assert "no default warehouse" in violation.message
+
+
+def test_the_warehouse_list_is_the_installed_providers():
+    """checks.NEED_SESSION_WAREHOUSE (the pack imports no provider) against pulumi-snowflake's own docstrings."""
+    documented = set()
+    for name in dir(snowflake):
+        kind = getattr(snowflake, name)
+        if isinstance(kind, type) and issubclass(kind, pulumi.CustomResource):
+            source = Path(sys.modules[kind.__module__].__file__).read_text(encoding="utf-8")
+            if "**Required warehouse**" in source:
+                documented.add(f"snowflake:index/{name[0].lower()}{name[1:]}:{name}")
+    assert set(checks.NEED_SESSION_WAREHOUSE) == documented
 
 
 def test_stateful_resources_protected(tmp_path, monkeypatch):

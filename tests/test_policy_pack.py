@@ -12,10 +12,13 @@ on resources of other types).
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
+    PolicyProviderResource,
     PolicyResource,
     PolicyResourceOptions,
     ResourceValidationArgs,
@@ -35,6 +38,15 @@ def _options(protect: bool) -> PolicyResourceOptions:
     return PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
 
 
+def _provider(run: ProgramRun, reference: str, change: dict[str, dict]) -> PolicyProviderResource | None:
+    """The resource's provider as the analyzer describes it: type, inputs (through the proxy), URN, name."""
+    provider = run.registrations.get(reference.rsplit("::", 1)[0]) if reference else None
+    if provider is None:
+        return None
+    props = {**reveal(provider.inputs), **change.get(provider.name, {})}
+    return PolicyProviderResource(provider.type, unknown_checking_proxy(props), provider.urn, provider.name)
+
+
 def _resources(run: ProgramRun, change: dict[str, dict] | None = None, protect_all=False) -> list[PolicyResource]:
     change = change or {}
     resources = []
@@ -49,7 +61,7 @@ def _resources(run: ProgramRun, change: dict[str, dict] | None = None, protect_a
                 r.urn,
                 r.name,
                 _options(r.protect or protect_all),
-                None,
+                _provider(run, r.provider, change),
                 None,
                 [],
                 {},
@@ -69,7 +81,7 @@ def analyze(policies: list, resources: list[PolicyResource]) -> dict[str, list[s
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
                 policy.validate(
-                    ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, None, {}), report
+                    ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, r.provider, {}), report
                 )
         else:
             assert isinstance(policy, StackValidationPolicy)
@@ -124,3 +136,21 @@ def test_secret_values_come_from_the_keys_pulumi_yaml_declares_secret():
         "ecommerce-analytics:supersetUrl": "https://superset.example.com",
     }
     assert pack.declared_secret_values(config) == ["s3cret-pw"]
+
+
+def test_a_procedure_on_a_provider_without_warehouse_is_refused_and_an_unknown_warehouse_is_not():
+    """The pack reads the provider the analyzer hands it (ResourceValidationArgs.provider).
+
+    Broken on purpose: pack.py passing provider_props=None made the first assertion fail.
+    """
+    policy = [p for p in pack.policies("dev", []) if p.name == "required-warehouse-in-session"]
+    run = copy.deepcopy(dev_stack())  # dev_stack() is shared by the session's tests; this one edits a provider
+    session = run.named("snowflake-warehouse-session")
+    without = {k: v for k, v in reveal(session.inputs).items() if k != "warehouse"}
+    reports = analyze(policy, _resources(run))
+    assert reports == {}, reports
+    # A first preview: the warehouse is created by the same update, its name is still unknown.
+    assert analyze(policy, _resources(run, {session.name: {"warehouse": UNKNOWN_STRING_VALUE}})) == {}
+    run.registrations[session.urn].inputs = without
+    refused = analyze(policy, _resources(run))["required-warehouse-in-session"]
+    assert len(refused) == 4 and all("no default warehouse" in m for m in refused), refused

@@ -24,6 +24,7 @@ from local_stack import endpoints as local_endpoints
 from local_stack import state as local_state
 from local_stack.deploy_state import DeployState
 from local_stack.destroy import LocalDestroyError
+from local_stack.errors import LocalStackError
 from local_stack.local_context import LocalDeployError
 from tests.e2e.conftest import start_worker, stop_process, wait_until
 
@@ -122,10 +123,17 @@ def test_old_provider_wiring_strands_destroy_once_the_warehouse_is_gone(emulator
 
 
 def test_seeds_without_a_warehouse_session_are_refused(emulators, monkeypatch):
+    """Two layers: the policy gate refuses the views and the procedure before anything exists; past the gate, the
+    strict target refuses the first statement that needs a warehouse (the seeds' INSERT, 000606)."""
+
     def without_warehouse(role: str, warehouse=None) -> snowflake.Provider:
         return snowflake.Provider("snowflake-warehouse-session", role=role)
 
     monkeypatch.setattr(infra.snowflake_provider, "warehouse_session_provider", without_warehouse)
+    with pytest.raises(LocalStackError, match=r"required-warehouse-in-session.*ProcedurePython"):
+        emulators.deploy()
+    assert _snowflake_resources(emulators.state_dir) == [], "the policy gate refuses before anything is created"
+    monkeypatch.setattr(stack, "check_policies", lambda *_args: [])
     with pytest.raises(LocalDeployError, match=r"000606 .*No active warehouse selected"):
         emulators.deploy()
 
