@@ -206,6 +206,8 @@ def main() -> None:
     parser.add_argument("--lag-samples", type=int, default=6)
     parser.add_argument("--runs", type=int, default=3, help="repetitions of each engine figure (default 3)")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1 (got {args.runs}): a figure needs a run")
 
     print("Snowpark transformation, per run (events/s = events in the run / wall time of the run):", flush=True)
     with fakesnow_server() as port:

@@ -412,14 +412,21 @@ def _require_table(ctx: LocalContext, table: str, what: str) -> tuple[str, ...]:
     return ctx.account.require_qualified("TABLE", table, needed_by=what)
 
 
+def _catalogued(
+    ctx: LocalContext, kind: str, record_type: str, path: tuple[str, ...], inputs: Outputs
+) -> tuple[str, Outputs]:
+    """A schema object the task runner reads back: in the account's catalogue, and recorded under DB.SCHEMA.NAME."""
+    ctx.account.add(kind, *path)
+    ctx.record(record_type, _qualified(inputs), reveal(inputs))
+    return ".".join(path), _with_fqn(inputs)
+
+
 def stream_on_table(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     """fakesnow has no streams: catalogued and recorded; the local task runner emulates its offset."""
     what = f"stream {inputs['name']}"
     path = _in_schema(ctx, inputs, what)
     _require_table(ctx, inputs["table"], what)
-    ctx.account.add("STREAM", *path)
-    ctx.record(STREAM, _qualified(inputs), reveal(inputs))
-    return ".".join(path), _with_fqn(inputs)
+    return _catalogued(ctx, "STREAM", STREAM, path, inputs)
 
 
 def procedure_python(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
@@ -440,9 +447,7 @@ def procedure_python(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[st
     } | {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     if inputs["handler"] not in bound:
         raise LocalDeployError(f"{what}: handler {inputs['handler']!r} is not defined by its code")
-    ctx.account.add("PROCEDURE", *path)
-    ctx.record(PROCEDURE, _qualified(inputs), reveal(inputs))
-    return ".".join(path), _with_fqn(inputs)
+    return _catalogued(ctx, "PROCEDURE", PROCEDURE, path, inputs)
 
 
 def task(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
@@ -461,9 +466,7 @@ def task(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     for argument in arguments:
         if split_qualified(argument) != stream_path:
             _require_table(ctx, argument, what)
-    ctx.account.add("TASK", *path)
-    ctx.record(TASK, _qualified(inputs), reveal(inputs))
-    return ".".join(path), _with_fqn(inputs)
+    return _catalogued(ctx, "TASK", TASK, path, inputs)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -152,6 +152,12 @@ def main() -> int:
     parser.add_argument("--hover", action="append", default=[], metavar="NAME=N",
                         help="report the tooltips at N points down chart NAME")  # fmt: skip
     args = parser.parse_args()
+    hover = {}
+    for item in args.hover:
+        name, _, points = item.rpartition("=")
+        if not name or not points.isdigit() or int(points) < 1:
+            parser.error(f"--hover {item!r}: expected CHART NAME=N with N >= 1, e.g. 'Conversion Funnel=3'")
+        hover[name] = int(points)
 
     options = Options()
     for flag in CHROME_FLAGS:
@@ -189,7 +195,6 @@ def main() -> int:
         time.sleep(3.0)
         driver.save_screenshot(args.screenshot)
         received = _received(driver)
-        hover = {name: int(points) for name, points in (item.rsplit("=", 1) for item in args.hover)}
         report = {}
         for chart in driver.find_elements(By.CSS_SELECTOR, CHART):
             name = chart.get_attribute("data-test-chart-name")
