@@ -170,27 +170,29 @@ def _refresh_live_table(
 
     connection = endpoints_module.connect_snowflake(endpoints, user="demo")
     queries = dashboard_queries()
-    with Live(console=console, refresh_per_second=2) as live:
-        while not stop.is_set():
-            if not processes.alive(producer.pid):
-                raise LocalStackError(f"the producer stopped; see {producer.log}:\n{processes.tail(producer.log)}")
-            report = status(state_dir)["pipes"][0]
-            cursor = connection.cursor()
-            newest = cursor.execute("SELECT MAX(event_timestamp) FROM enriched_events").fetchone()[0]
-            lag = (datetime.now(UTC).replace(tzinfo=None) - newest).total_seconds() if newest else None
-            table = Table(title=f"ecommerce POC, live  ({datetime.now():%H:%M:%S})", show_header=False)
-            table.add_row("files loaded / skipped", f"{report['files_loaded']} / {report['files_skipped']}")
-            table.add_row("rows loaded", f"{report['rows_loaded']:,}")
-            table.add_row("freshness lag (newest event → queryable)", f"{lag:.1f} s" if lag is not None else "-")
-            for name, sql in queries.items():
-                rows = cursor.execute(sql).fetchall()
-                shown = ", ".join(f"{r[0]}: {float(r[-1]):,.0f}" for r in rows[:3]) or "-"
-                table.add_row(name.replace("_", " "), shown)
-            if endpoints.dashboard_url:
-                table.add_row("dashboard", endpoints.dashboard_url)
-            live.update(table)
-            stop.wait(2)
-    connection.close()
+    try:
+        with Live(console=console, refresh_per_second=2) as live:
+            while not stop.is_set():
+                if not processes.alive(producer.pid):
+                    raise LocalStackError(f"the producer stopped; see {producer.log}:\n{processes.tail(producer.log)}")
+                report = status(state_dir)["pipes"][0]
+                cursor = connection.cursor()
+                newest = cursor.execute("SELECT MAX(event_timestamp) FROM enriched_events").fetchone()[0]
+                lag = (datetime.now(UTC).replace(tzinfo=None) - newest).total_seconds() if newest else None
+                table = Table(title=f"ecommerce POC, live  ({datetime.now():%H:%M:%S})", show_header=False)
+                table.add_row("files loaded / skipped", f"{report['files_loaded']} / {report['files_skipped']}")
+                table.add_row("rows loaded", f"{report['rows_loaded']:,}")
+                table.add_row("freshness lag (newest event → queryable)", f"{lag:.1f} s" if lag is not None else "-")
+                for name, sql in queries.items():
+                    rows = cursor.execute(sql).fetchall()
+                    shown = ", ".join(f"{r[0]}: {float(r[-1]):,.0f}" for r in rows[:3]) or "-"
+                    table.add_row(name.replace("_", " "), shown)
+                if endpoints.dashboard_url:
+                    table.add_row("dashboard", endpoints.dashboard_url)
+                live.update(table)
+                stop.wait(2)
+    finally:
+        connection.close()
 
 
 superset_app = typer.Typer(no_args_is_help=True, help="The local Superset's cached venv and home (.local/).")

@@ -121,3 +121,35 @@ def _rows_loaded(state_dir: Path) -> int:
     from local_stack.snowpipe import status
 
     return status(state_dir)["pipes"][0]["rows_loaded"]
+
+
+def test_demo_whose_producer_dies_stops_the_stack_and_says_why(tmp_path):
+    """The live view's error reaches the main thread: the stack is stopped, the reason printed, exit code 1.
+
+    Broken on purpose: without `stop.set()` in the view's error path the demo waited forever (the 60 s below).
+    """
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "local_stack.cli", "demo", "--state-dir", str(tmp_path), "--rate", "50"],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        loaded = processes.poll_until(lambda: _rows_loaded(tmp_path) > 0, timeout=120, interval=0.5)
+        tracked = processes.read_tracked(tmp_path)
+        assert loaded, f"the demo's producer never got rows loaded; tracked: {tracked}"
+        (producer_process,) = [p for p in tracked if p.name == "producer"]
+        os.kill(producer_process.pid, signal.SIGKILL)
+        output, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        if processes.read_tracked(tmp_path):
+            stack.down(tmp_path)
+    assert demo.returncode == 1, output[-3000:]
+    assert "the producer stopped" in output and "stopped " in output, output[-3000:]
+    assert processes.read_tracked(tmp_path) == []
+    for process in tracked:
+        assert not processes.alive(process.pid), f"{process.name} (pid {process.pid}) still runs"
