@@ -444,8 +444,11 @@ def pipe_reports_errors(pipe: Resource, _ctx):
 
 def runs_in_a_warehouse_session(resource: Resource, _ctx):
     provider = resource.provider_props
-    # Keys only: in a first preview the warehouse's name is not known yet, and
-    # Mapping's `in` reads the value (the policy SDK's proxy raises on unknowns).
+    # The engine hands a policy the provider's inputs with unknowns kept
+    # (pulumi pkg/resource/plugin/analyzer_plugin.go, marshalProvider:
+    # KeepUnknowns), so in a first preview the key is there while the
+    # warehouse's name is not known yet. Keys only: Mapping's `in` reads the
+    # value, and the policy SDK's proxy raises on an unknown one.
     if provider is not None and "warehouse" not in list(provider):
         yield (
             "its provider has no default warehouse, and Snowflake needs one in the session for this resource "
