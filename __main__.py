@@ -65,7 +65,11 @@ access = SnowflakeS3Access(
 )
 cost_guard = CostGuard(
     "cost-guard",
-    CostGuardArgs(monitor_name=config.resource_monitor, monthly_credit_quota=config.monthly_credit_quota),
+    CostGuardArgs(
+        monitor_name=config.resource_monitor,
+        monthly_credit_quota=config.monthly_credit_quota,
+        existing_warehouse=config.existing_warehouse,
+    ),
     opts=admin,
 )
 database = AnalyticsDatabase(
@@ -75,12 +79,13 @@ database = AnalyticsDatabase(
         warehouse=config.warehouse,
         warehouse_size=config.warehouse_size,
         resource_monitor=cost_guard.monitor_name,
+        existing_warehouse=config.existing_warehouse,
     ),
     opts=admin,
 )
 # Statements that need a warehouse run in sessions of the POC warehouse (see infra/snowflake_provider.py).
 on_warehouse = pulumi.ResourceOptions(
-    providers=[warehouse_session_provider(role=config.snowflake_admin_role, warehouse=database.warehouse)]
+    providers=[warehouse_session_provider(role=config.snowflake_admin_role, warehouse_id=database.warehouse_id)]
 )
 tables = EventTables("tables", EventTablesArgs(database=database), opts=pulumi.ResourceOptions.merge(admin, stateful))
 ReferenceData("reference-data", ReferenceDataArgs(tables=tables, path=config.schema_path), opts=on_warehouse)

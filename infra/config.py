@@ -77,6 +77,7 @@ class PocConfig:
     superset: SupersetConfig | None
     error_notification_email: str | None  # None: no email subscription
     monthly_credit_quota: int
+    existing_warehouse: str | None = None  # None: the stack creates the warehouse and its resource monitor
 
     @property
     def protect_stateful(self) -> bool:
@@ -198,6 +199,9 @@ class _Reader:
             return low
         return value
 
+    def optional_identifier(self, key: str) -> str | None:
+        return self.identifier(key) if self.project.get(key) else None
+
     def identifier(self, key: str) -> str:
         value = self.require(key)
         if value and not _SNOWFLAKE_IDENTIFIER.match(value):
@@ -295,6 +299,7 @@ def load_config() -> PocConfig:
         superset=superset,
         error_notification_email=email,
         monthly_credit_quota=read.integer("monthlyCreditQuota", 1, 1_000_000),
+        existing_warehouse=read.optional_identifier("existingWarehouse"),
     )
     if read.problems:
         raise ConfigError(

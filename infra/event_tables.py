@@ -10,6 +10,13 @@ import pulumi_snowflake as snowflake
 from infra import sql_source
 from infra.analytics_database import AnalyticsDatabase
 
+# Tables a stream reads. CREATE STREAM turns change tracking on, and the Table
+# resource reads `change_tracking` back and ALTERs it to the declared value
+# (terraform-provider-snowflake pkg/resources/table.go, Read and Update;
+# default false): undeclared, the first `up` after a refresh would turn it off
+# under the live stream.
+STREAM_SOURCES = frozenset({sql_source.pipe_target_table()})
+
 
 @dataclass(kw_only=True)
 class EventTablesArgs:
@@ -32,6 +39,7 @@ class EventTables(pulumi.ComponentResource):
                 columns=[
                     snowflake.TableColumnArgs(name=c.name, type=c.type, nullable=c.nullable) for c in spec.columns
                 ],
+                change_tracking=spec.name in STREAM_SOURCES,
                 comment="Declared in sql/table_ddl.sql",
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -107,9 +107,12 @@ class ReferenceData(pulumi.ComponentResource):
             snowflake.Execute(
                 f"{name}-{seed.table.lower()}",
                 execute=seed_statement(seed, specs[seed.table], qualified),
-                # Deleting the seed empties the table; a changed file is
-                # re-seeded by INSERT OVERWRITE, so revert must run first.
-                revert=f"DELETE FROM {qualified}",
+                # INSERT OVERWRITE replaces the rows by itself, and the rows go
+                # with their table on destroy. The revert needs no warehouse
+                # (SHOW "does not require a running warehouse", docs: SHOW
+                # TABLES), so destroy works while a resource monitor keeps the
+                # warehouse suspended.
+                revert=f"SHOW TABLES LIKE '{seed.table}' IN SCHEMA {args.path.database}.{args.path.schema}",
                 opts=pulumi.ResourceOptions(
                     parent=self, depends_on=[args.tables.tables[seed.table]], delete_before_replace=True
                 ),

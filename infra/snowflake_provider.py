@@ -16,11 +16,20 @@ authorized."). So:
   (INSERT OVERWRITE / DELETE) and views (the provider reads a view's policy
   references with a table function, which needs a warehouse:
   terraform-provider-snowflake issue #3067, "No active warehouse selected").
-  Its `warehouse` input is the warehouse resource's output, so the engine
-  configures it only after the warehouse exists, and deletes every resource
-  it manages, then the warehouse, in that order: Pulumi counts a resource's
-  provider reference as a dependency (pulumi/pulumi
-  pkg/resource/graph/dependency_graph.go, DependingOn).
+  Its `warehouse` input is the warehouse's id (the provider's id of a
+  warehouse is its name: terraform-provider-snowflake pkg/resources/warehouse.go,
+  helpers.EncodeResourceIdentifier). The engine configures a provider during
+  `pulumi preview` too, unless one of its inputs is unknown (pulumi/pulumi
+  pkg/resource/deploy/providers/registry.go, Create), and a resource about to
+  be created previews with its planned `name` known but its id unknown
+  (pulumi-terraform-bridge pkg/tfbridge/provider.go, Create with preview). So
+  in a fresh stack's preview this provider is not configured and does not log
+  in with a warehouse that does not exist yet; in the update it is configured
+  once the warehouse exists. `validate_default_parameters` stays on, so a
+  wrong warehouse still fails at login with a clear message. Pulumi counts a
+  resource's provider reference as a dependency (pulumi/pulumi
+  pkg/resource/graph/dependency_graph.go, DependingOn): destroy deletes every
+  resource this provider manages, then the warehouse.
 
 Account and credentials come from SNOWFLAKE_* environment variables, never from files.
 """
@@ -49,11 +58,11 @@ def admin_provider(role: str) -> snowflake.Provider:
     return snowflake.Provider("snowflake", role=role, preview_features_enabled=list(PREVIEW_FEATURES))
 
 
-def warehouse_session_provider(role: str, warehouse: pulumi.Output[str]) -> snowflake.Provider:
-    """Sessions with the POC warehouse as default; configured only once the warehouse exists."""
+def warehouse_session_provider(role: str, warehouse_id: pulumi.Output[str]) -> snowflake.Provider:
+    """Sessions with the POC warehouse as default; `warehouse_id` keeps a fresh stack's preview from logging in."""
     return snowflake.Provider(
         "snowflake-warehouse-session",
         role=role,
-        warehouse=warehouse,
+        warehouse=warehouse_id,
         preview_features_enabled=list(PREVIEW_FEATURES),
     )

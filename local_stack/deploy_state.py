@@ -30,6 +30,7 @@ class StateResource:
     parent: str = ""
     dependencies: list[str] = field(default_factory=list)
     provider: str = ""  # "<provider urn>::<provider id>"
+    external: bool = False  # read, not managed: destroy leaves it to its owner
 
     @property
     def provider_urn(self) -> str:

@@ -82,7 +82,7 @@ def destroy(context: LocalContext, progress: Callable[[str], None] = print) -> D
                     failures.append(f"{resource.type} '{resource.name}': {err}")
                     continue
                 del remaining[resource.urn]
-                if resource.custom and not resource.type.startswith("pulumi:providers:"):
+                if resource.custom and not resource.external and not resource.type.startswith("pulumi:providers:"):
                     report.deleted.append(f"{resource.type} {resource.name}")
                     progress(f"deleted {resource.type} {resource.name}")
             report.rounds.append([r.name for r in free])
@@ -97,7 +97,7 @@ def destroy(context: LocalContext, progress: Callable[[str], None] = print) -> D
 
 
 def _delete(context: LocalContext, state: DeployState, resource: StateResource) -> None:
-    if resource.custom and not resource.type.startswith("pulumi:providers:"):
+    if resource.custom and not resource.external and not resource.type.startswith("pulumi:providers:"):
         deleter = DELETERS.get(handler_token(resource.type))
         if deleter is None:
             raise LocalDestroyError(f"the local destroy has no delete for {resource.type}; add one to DELETERS")

@@ -69,6 +69,8 @@ class LocalCloud(pulumi.runtime.Mocks):
         raise LocalDeployError(f"the local deploy has no answer for invoke {args.token}")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.custom is None and args.resource_id:
+            return self._read(args)
         if not args.custom:
             return "", {}
         if args.typ.startswith("pulumi:providers:"):
@@ -104,6 +106,18 @@ class LocalCloud(pulumi.runtime.Mocks):
             self.context.in_session(None)
         self.on_created(args.typ, args.name)
         return resource_id, outputs
+
+    def _read(self, args: pulumi.runtime.MockResourceArgs):
+        """`<Resource>.get`: the provider reads an object that exists outside the stack, in its session."""
+        reader = snowflake_handlers.READERS.get(args.typ)
+        if reader is None:
+            raise LocalDeployError(f"{args.typ} '{args.name}': the local deploy cannot read this type (READERS)")
+        provider_id = args.provider.rsplit("::", 1)[-1] if args.provider else ""
+        self.context.in_session(self.sessions.get(provider_id))
+        try:
+            return reader(self.context, args.name, args.resource_id)
+        finally:
+            self.context.in_session(None)
 
 
 def canonical(value: Any) -> str:
@@ -144,6 +158,11 @@ class DeployMonitor(RecordingMonitor):
             self.created.append(response.urn)
         return response
 
+    def ReadResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().ReadResource(request)
+        self.state.put(_state_of(self.registrations[response.urn]))
+        return response
+
     def _unchanged(self, request, prior: StateResource):
         self.resources[prior.urn] = MockMonitor.ResourceRegistration(prior.urn, prior.id, prior.outputs)
         self.registrations[prior.urn] = Registration(
@@ -175,6 +194,7 @@ def _state_of(registered: Registration) -> StateResource:
         parent=registered.parent,
         dependencies=sorted(registered.dependencies),
         provider=registered.provider,
+        external=registered.external,
     )
 
 
@@ -183,8 +203,9 @@ def save_context(context: LocalContext) -> None:
     state = context.state_dir
     local_state.write_pipes(state, context.pipes)
     (state / "snowflake_objects.json").write_text(json.dumps(context.recorded, indent=2, default=str))
-    account = {kind: sorted(list(name) for name in names) for kind, names in context.account.objects.items()}
-    (state / CONTEXT_FILE).write_text(json.dumps({"stages": context.stages, "account": account}, indent=1))
+    (state / CONTEXT_FILE).write_text(
+        json.dumps({"stages": context.stages, "account": context.account.to_json()}, indent=1)
+    )
 
 
 def restore_context(context: LocalContext) -> None:
@@ -193,9 +214,7 @@ def restore_context(context: LocalContext) -> None:
     if (state / CONTEXT_FILE).exists():
         saved = json.loads((state / CONTEXT_FILE).read_text())
         context.stages = saved["stages"]
-        context.account = SnowflakeAccount(
-            {kind: {tuple(n) for n in names} for kind, names in saved["account"].items()}
-        )
+        context.account = SnowflakeAccount.from_json(saved["account"])
     if (state / local_state.PIPES_FILE).exists():
         context.pipes = local_state.read_pipes(state)
     if (state / "snowflake_objects.json").exists():

@@ -38,7 +38,15 @@ class PlanCloud(pulumi.runtime.Mocks):
             return dynamic_resources.create(inputs)
         outputs = {**inputs, **_computed(args.typ, args.name, inputs)}
         # An S3 bucket's id is its name, as in pulumi-aws.
-        resource_id = outputs["bucket"] if args.typ == "aws:s3/bucket:Bucket" else f"{args.name}-planned"
+        # An account object's id is its name (terraform-provider-snowflake helpers.EncodeResourceIdentifier).
+        account_object = args.typ.startswith("snowflake:") and "name" in inputs and "database" not in inputs
+        resource_id = (
+            outputs["bucket"]
+            if args.typ == "aws:s3/bucket:Bucket"
+            else inputs["name"]
+            if account_object
+            else f"{args.name}-planned"
+        )
         return resource_id, outputs
 
 

@@ -46,6 +46,8 @@ class Registration:
     delete_before_replace: bool = False
     replace_with: tuple[str, ...] = ()
     """URNs whose replacement replaces this resource too (the engine forces it, create-before-delete by default)."""
+    external: bool = False
+    """Read with `<Resource>.get`: in the state, never created or deleted by the stack."""
 
 
 @dataclass
@@ -99,6 +101,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             delete_before_replace=bool(request.deleteBeforeReplace),
             replace_with=tuple(request.replace_with),
+        )
+        return response
+
+    def ReadResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().ReadResource(request)
+        registered = self.resources[response.urn]
+        self.registrations[response.urn] = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=True,
+            parent=request.parent,
+            dependencies=set(request.dependencies),
+            inputs={},
+            provider=request.provider,
+            id=registered.id,
+            outputs=dict(registered.state),
+            external=True,
         )
         return response
 

@@ -20,6 +20,18 @@ name the provider gave it, and checks against it:
   stored procedures" (terraform-provider-snowflake issues #1695, #2856; the
   ProcedurePython docstring of pulumi-snowflake 2.22.0: "Required warehouse").
 - every object an object references must exist when it is created.
+- account privileges: ACCOUNTADMIN holds them all; another role only what it
+  was granted ("Insufficient privileges to operate on account", the README's
+  error table). Only account administrators create resource monitors (docs:
+  CREATE RESOURCE MONITOR) or, per terraform-provider-snowflake issue #3019
+  (no Snowflake doc found), assign one to a warehouse. A task runs only if its
+  owner holds EXECUTE TASK (https://docs.snowflake.com/user-guide/tasks-ts).
+- a warehouse its resource monitor suspended cannot resume: every statement
+  that needs it fails with 090073 (message as seen in public error mappings,
+  e.g. rudderlabs/rudder-server's Snowflake integration; no Snowflake doc
+  found). Statements that need no warehouse (DDL, SHOW) still run.
+- CREATE STREAM turns change tracking on for its table; the Table resource
+  reads `change_tracking` back (terraform-provider-snowflake table.go, Read).
 - identifiers: the provider quotes every name it is given (its SDK's
   identifiers render as "DB"."SCHEMA"."NAME"), so an object's name is kept
   exactly; names written unquoted in SQL text fold to upper case
@@ -48,6 +60,26 @@ NO_ACTIVE_WAREHOUSE = (
 PYTHON_PROCEDURE_NEEDS_WAREHOUSE = (
     "391531 (42601): SQL compilation error: An active warehouse is required for creating Python stored procedures."
 )
+
+ACCOUNTADMIN = "ACCOUNTADMIN"
+# Account privileges this program's objects need (https://docs.snowflake.com/en/user-guide/security-access-control-privileges).
+ACCOUNT_PRIVILEGES = (
+    "CREATE DATABASE",
+    "CREATE WAREHOUSE",
+    "CREATE ROLE",
+    "CREATE USER",
+    "CREATE INTEGRATION",
+    "EXECUTE TASK",
+    "MANAGE GRANTS",
+)
+
+
+def monitor_suspended(warehouse: str, monitor: str) -> str:
+    return (
+        f"090073 (22000): Warehouse '{warehouse}' cannot be resumed because resource monitor '{monitor}' "
+        "has exceeded its quota."
+    )
+
 
 # Account-level kinds; every other kind lives in a schema.
 ACCOUNT_KINDS = ("ROLE", "WAREHOUSE", "DATABASE", "USER", "INTEGRATION", "RESOURCE MONITOR")
@@ -89,6 +121,11 @@ class SnowflakeAccount:
     """Every object by kind and exact name; schema objects as (database, schema, name)."""
 
     objects: dict[str, set[tuple[str, ...]]] = field(default_factory=dict)
+    grants: dict[str, set[str]] = field(default_factory=dict)
+    """Role -> what it was granted: account privileges, and 'USAGE ON WAREHOUSE <name>'."""
+    change_tracked: set[tuple[str, ...]] = field(default_factory=set)
+    suspended_by_monitor: dict[str, str] = field(default_factory=dict)
+    """Warehouse -> the resource monitor that suspended it."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -99,6 +136,10 @@ class SnowflakeAccount:
     def add(self, kind: str, *name: str) -> None:
         with self._lock:
             self.objects.setdefault(kind, set()).add(tuple(name))
+
+    def grant(self, role: str, *granted: str) -> None:
+        with self._lock:
+            self.grants.setdefault(role, set()).update(granted)
 
     def drop(self, kind: str, *name: str) -> None:
         """DROP: the object and, for a database or schema, everything in it."""
@@ -134,11 +175,55 @@ class SnowflakeAccount:
         with self._lock:
             return set(self.objects.get(kind, set()))
 
+    def to_json(self) -> dict:
+        return {
+            "objects": {kind: sorted(list(n) for n in names) for kind, names in self.objects.items()},
+            "grants": {role: sorted(granted) for role, granted in self.grants.items()},
+            "change_tracked": sorted(list(n) for n in self.change_tracked),
+            "suspended_by_monitor": self.suspended_by_monitor,
+        }
+
+    @classmethod
+    def from_json(cls, saved: dict) -> SnowflakeAccount:
+        return cls(
+            {kind: {tuple(n) for n in names} for kind, names in saved["objects"].items()},
+            grants={role: set(granted) for role, granted in saved.get("grants", {}).items()},
+            change_tracked={tuple(n) for n in saved.get("change_tracked", [])},
+            suspended_by_monitor=dict(saved.get("suspended_by_monitor", {})),
+        )
+
     # ---------------------------------------------------------------- rules
+
+    def has(self, role: str | None, privilege: str) -> bool:
+        # No role: the login's default role, which the local account does not model.
+        return role in (None, ACCOUNTADMIN) or privilege in self.grants.get(role or "", set())
+
+    def require_privilege(self, session: Session | None, privilege: str, what: str) -> None:
+        role = session.role if session else None
+        if not self.has(role, privilege):
+            raise SnowflakeRefusedError(
+                f"{what}: 003001 (42501): SQL access control error: Insufficient privileges to operate on account. "
+                f"Role {role} lacks {privilege}: as ACCOUNTADMIN, `GRANT {privilege} ON ACCOUNT TO ROLE {role}`, "
+                "or deploy with ACCOUNTADMIN"
+            )
+
+    def require_account_admin(self, session: Session | None, what: str, why: str) -> None:
+        role = session.role if session else None
+        if role not in (None, ACCOUNTADMIN):
+            raise SnowflakeRefusedError(
+                f"{what}: 003001 (42501): SQL access control error: Insufficient privileges to operate on account. "
+                f"{why}. With a least-privileged snowflakeAdminRole ({role}), set existingWarehouse to a warehouse "
+                "an ACCOUNTADMIN created and capped (README, least-privileged role)"
+            )
+
+    def may_use_warehouse(self, role: str | None, warehouse: str) -> bool:
+        return self.has(role, f"USAGE ON WAREHOUSE {warehouse}") or self.has(
+            role, f"OWNERSHIP ON WAREHOUSE {warehouse}"
+        )
 
     def login(self, provider: str, inputs: dict) -> Session:
         """A provider's login, as the driver validates it (see the module docstring)."""
-        role = inputs.get("role") or None
+        role = fold(inputs["role"]) if inputs.get("role") else None
         warehouse = inputs.get("warehouse") or None
         database = inputs.get("database") or None
         schema = inputs.get("schema") or None
@@ -148,7 +233,9 @@ class SnowflakeAccount:
                     f"provider {provider}: 390189 (08004): Role '{fold(role)}' specified in the connect string "
                     "does not exist or not authorized. Create it first or give the provider an existing role"
                 )
-            if warehouse and not self.exists("WAREHOUSE", fold(warehouse)):
+            if warehouse and not (
+                self.exists("WAREHOUSE", fold(warehouse)) and self.may_use_warehouse(role, fold(warehouse))
+            ):
                 raise SnowflakeRefusedError(
                     f"provider {provider}: The requested warehouse does not exist or not authorized. "
                     f"(default warehouse {fold(warehouse)}): a provider may only name objects that exist before it "
@@ -173,6 +260,12 @@ class SnowflakeAccount:
             raise SnowflakeRefusedError(
                 f"{what}: {refusal} (provider {provider} has no existing default "
                 "warehouse: run this through a provider whose session has the POC warehouse)"
+            )
+        if session.warehouse in self.suspended_by_monitor:
+            monitor = self.suspended_by_monitor[session.warehouse]
+            raise SnowflakeRefusedError(
+                f"{what}: {monitor_suspended(session.warehouse, monitor)} Raise the quota "
+                f"(ALTER RESOURCE MONITOR {monitor} SET CREDIT_QUOTA = <n>, as ACCOUNTADMIN) or wait for its reset"
             )
 
 

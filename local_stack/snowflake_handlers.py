@@ -78,21 +78,30 @@ def _in_schema(ctx: LocalContext, inputs: Outputs, what: str) -> tuple[str, str,
 
 
 def resource_monitor(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    ctx.account.require_account_admin(
+        ctx.session, f"resource monitor {inputs['name']}", "Only account administrators create resource monitors"
+    )
     ctx.account.add("RESOURCE MONITOR", inputs["name"])
     ctx.record(RESOURCE_MONITOR, name, reveal(inputs))
     return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
 
 
 def warehouse(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    what = f"warehouse {inputs['name']}"
+    ctx.account.require_privilege(ctx.session, "CREATE WAREHOUSE", what)
     if inputs.get("resourceMonitor"):
+        ctx.account.require_account_admin(ctx.session, what, "Only ACCOUNTADMIN assigns a resource monitor")
         # CREATE WAREHOUSE ... RESOURCE_MONITOR = <name> fails for a monitor that does not exist.
-        ctx.account.require("RESOURCE MONITOR", inputs["resourceMonitor"], needed_by=f"warehouse {inputs['name']}")
+        ctx.account.require("RESOURCE MONITOR", inputs["resourceMonitor"], needed_by=what)
     ctx.account.add("WAREHOUSE", inputs["name"])
+    if ctx.session and ctx.session.role:
+        ctx.account.grant(ctx.session.role, f"OWNERSHIP ON WAREHOUSE {inputs['name']}")
     ctx.record(WAREHOUSE, name, reveal(inputs))
     return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
 
 
 def account_role(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    ctx.account.require_privilege(ctx.session, "CREATE ROLE", f"role {inputs['name']}")
     ctx.account.add("ROLE", inputs["name"])
     ctx.record(ACCOUNT_ROLE, name, reveal(inputs))
     return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
@@ -100,6 +109,7 @@ def account_role(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Ou
 
 def service_user(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[str, Outputs]:
     # Snowflake does not check a user's default role, warehouse or namespace at CREATE USER.
+    ctx.account.require_privilege(ctx.session, "CREATE USER", f"user {inputs['name']}")
     ctx.account.add("USER", inputs["name"])
     ctx.record(SERVICE_USER, name, reveal(inputs))
     return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
@@ -137,6 +147,7 @@ def grant_account_role(ctx: LocalContext, name: str, inputs: Outputs) -> tuple[s
 
 
 def storage_integration(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    ctx.account.require_privilege(ctx.session, "CREATE INTEGRATION", f"storage integration {inputs['name']}")
     user = ctx.aws("iam").create_user(UserName=_integration_user(inputs["name"]))["User"]
     external_id = inputs.get("storageAwsExternalId") or f"LOCAL_SFCRole={secrets.token_hex(8)}"
     described = {
@@ -154,6 +165,7 @@ def storage_integration(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple
 def notification_integration(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     """Like Snowflake (DESC NOTIFICATION INTEGRATION): its own IAM user and an external id it generates."""
     what = f"notification integration {inputs['name']}"
+    ctx.account.require_privilege(ctx.session, "CREATE INTEGRATION", what)
     if inputs.get("notificationProvider") != "AWS_SNS":
         raise LocalDeployError(
             f"{what}: the local stack emulates AWS_SNS only, not {inputs.get('notificationProvider')}"
@@ -197,6 +209,7 @@ def _integration_user(name: str) -> str:
 
 
 def database(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    ctx.account.require_privilege(ctx.session, "CREATE DATABASE", f"database {inputs['name']}")
     ctx.sql(f"CREATE DATABASE IF NOT EXISTS {_emulator_name(inputs['name'])}")
     ctx.account.add("DATABASE", inputs["name"])
     return inputs["name"], {**inputs, "fullyQualifiedName": _sql_name(inputs["name"])}
@@ -291,7 +304,11 @@ def table(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]
     )
     ctx.sql(f"CREATE TABLE {_emulator_name(*path)} ({columns})")
     ctx.account.add("TABLE", *path)
-    return ".".join(path), _with_fqn(inputs)
+    # What the provider reads back right after CREATE (terraform-provider-snowflake table.go, Read).
+    tracked = bool(inputs.get("changeTracking", False))
+    if tracked:
+        ctx.account.change_tracked.add(path)
+    return ".".join(path), {**_with_fqn(inputs), "changeTracking": tracked}
 
 
 def _run_statement(ctx: LocalContext, statement: str, what: str) -> list[tuple]:
@@ -425,7 +442,8 @@ def stream_on_table(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str
     """fakesnow has no streams: catalogued and recorded; the local task runner emulates its offset."""
     what = f"stream {inputs['name']}"
     path = _in_schema(ctx, inputs, what)
-    _require_table(ctx, inputs["table"], what)
+    # CREATE STREAM turns change tracking on for its table (docs: CREATE STREAM, usage notes).
+    ctx.account.change_tracked.add(_require_table(ctx, inputs["table"], what))
     return _catalogued(ctx, "STREAM", STREAM, path, inputs)
 
 
@@ -454,6 +472,9 @@ def task(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     """Catalogued and recorded for the local task runner, after checking that what it references exists."""
     what = f"task {inputs['name']}"
     path = _in_schema(ctx, inputs, what)
+    if str(inputs.get("started", "")).lower() == "true":
+        # The owner (the deploying role) must hold EXECUTE TASK for the task to resume and run.
+        ctx.account.require_privilege(ctx.session, "EXECUTE TASK", what)
     if inputs.get("warehouse"):
         ctx.account.require("WAREHOUSE", inputs["warehouse"], needed_by=what)
     try:
@@ -468,6 +489,20 @@ def task(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
             _require_table(ctx, argument, what)
     return _catalogued(ctx, "TASK", TASK, path, inputs)
 
+
+def read_warehouse(ctx: LocalContext, _name: str, warehouse_id: str) -> tuple[str, Outputs]:
+    """Warehouse.get: SHOW WAREHOUSES lists only warehouses the role has a privilege on (docs: SHOW WAREHOUSES)."""
+    if not ctx.account.exists("WAREHOUSE", warehouse_id) or not ctx.account.may_use_warehouse(
+        ctx.session.role if ctx.session else None, warehouse_id
+    ):
+        raise SnowflakeRefusedError(
+            f"reading warehouse {warehouse_id}: it does not exist or not authorized. existingWarehouse must name a "
+            "warehouse the deploying role has USAGE on (GRANT USAGE, OPERATE ON WAREHOUSE ... TO ROLE ...)"
+        )
+    return warehouse_id, {"name": warehouse_id, "fullyQualifiedName": _sql_name(warehouse_id)}
+
+
+READERS = {WAREHOUSE: read_warehouse}
 
 HANDLERS: dict[str, Handler] = {
     WAREHOUSE: warehouse,

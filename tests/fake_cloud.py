@@ -59,6 +59,9 @@ class FakeCloud(pulumi.runtime.Mocks):
         if args.typ == "aws:s3/bucket:Bucket":
             # A bucket's id is its name (pulumi-aws: `pulumi import aws:s3/bucket:Bucket x <bucket-name>`).
             return outputs["bucket"], outputs
+        if args.typ.startswith("snowflake:") and "name" in inputs and "database" not in inputs:
+            # An account object's id is its name (terraform-provider-snowflake helpers.EncodeResourceIdentifier).
+            return inputs["name"], outputs
         return f"{args.name}-id", outputs
 
     def _computed(self, typ: str, name: str, inputs: dict) -> dict:

@@ -249,7 +249,7 @@ def test_pipe_error_integration(monkeypatch):
 def test_required_warehouse_in_session(monkeypatch):
     """Procedure and views on a provider without a default warehouse (the wiring before this check) are refused."""
 
-    def without_warehouse(role: str, warehouse=None) -> snowflake.Provider:
+    def without_warehouse(role: str, warehouse_id=None) -> snowflake.Provider:
         return snowflake.Provider("snowflake-warehouse-session", role=role)
 
     monkeypatch.setattr(infra.snowflake_provider, "warehouse_session_provider", without_warehouse)

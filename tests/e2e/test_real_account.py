@@ -74,7 +74,7 @@ def _old_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
     # One provider per evaluation of the program (the deploy evaluates it twice: the policy dry run, then for real).
     providers: list[tuple[object, snowflake.Provider]] = []
 
-    def single_provider(role: str, warehouse=None) -> snowflake.Provider:
+    def single_provider(role: str, warehouse_id=None) -> snowflake.Provider:
         run = pulumi_settings.get_root_resource()
         for root, provider in providers:
             if root is run:
@@ -126,7 +126,7 @@ def test_seeds_without_a_warehouse_session_are_refused(emulators, monkeypatch):
     """Two layers: the policy gate refuses the views and the procedure before anything exists; past the gate, the
     strict target refuses the first statement that needs a warehouse (the seeds' INSERT, 000606)."""
 
-    def without_warehouse(role: str, warehouse=None) -> snowflake.Provider:
+    def without_warehouse(role: str, warehouse_id=None) -> snowflake.Provider:
         return snowflake.Provider("snowflake-warehouse-session", role=role)
 
     monkeypatch.setattr(infra.snowflake_provider, "warehouse_session_provider", without_warehouse)
