@@ -29,7 +29,9 @@ def resources_of(run: ProgramRun) -> list[checks.Resource]:
             provider_props=_provider_props(run, r),
         )
         for r in run.registrations.values()
-        if r.custom and not r.type.startswith("pulumi:providers:")
+        # A resource the program only reads (`.get`, existingWarehouse) is its
+        # owner's to configure: the pack judges what the stack declares.
+        if r.custom and not r.external and not r.type.startswith("pulumi:providers:")
     ]
     stack = checks.Resource(type=checks.STACK, name="stack", props=run.stack_outputs)
     return [*resources, stack]

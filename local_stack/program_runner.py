@@ -159,10 +159,13 @@ def run_program(
     secret_keys: tuple[str, ...] = (),
     project_dir: Path = PROJECT_DIR,
     monitor: RecordingMonitor | None = None,
+    preview: bool = False,
 ) -> ProgramRun:
     """Evaluates __main__.py once with `mocks` answering every registration and invoke.
 
     `monitor` replaces the recording monitor (the local deploy's keeps state).
+    `preview`: a dry run, as `pulumi preview` runs the program: an id or
+    output the monitor leaves out resolves as unknown.
     """
     config = {**stack_config(stack, project_dir), **(overrides or {})}
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
@@ -171,7 +174,7 @@ def run_program(
     pulumi_settings.ROOT.set(None)
     pulumi.runtime.set_all_config(config, list(secret_keys))
     monitor = monitor or RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
 

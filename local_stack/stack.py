@@ -16,13 +16,17 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from local_stack import processes
 from local_stack import state as local_state
 from local_stack.errors import LocalStackError
+
+if TYPE_CHECKING:
+    from local_stack.local_context import LocalContext
+    from local_stack.preview import Plan
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
@@ -237,7 +241,6 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     from local_stack.deploy_state import DeployState
     from local_stack.dynamic_resources import reveal
     from local_stack.local_cloud import DeployMonitor, LocalCloud, restore_context, save_context
-    from local_stack.local_context import LocalContext
     from local_stack.program_runner import run_program
 
     config_file = state / "deploy-config.json"
@@ -247,23 +250,9 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     config_file.write_text(json.dumps(overrides))
     os.chmod(config_file, 0o600)
 
-    def point_superset_at_fakesnow(props: dict[str, Any]) -> dict[str, Any]:
-        # The local target's one adaptation of a cloud input: Superset's
-        # Snowflake driver reaches fakesnow instead of <account>.snowflakecomputing.com.
-        if "connection" in props and "superset_url" in props:
-            props = {
-                **props,
-                "connection": {**props["connection"], "host": "127.0.0.1", "port": snowflake_port, "protocol": "http"},
-            }
-        return props
-
-    context = LocalContext(
-        s3_endpoint_url=s3_endpoint,
-        region=stack_region(),
-        snowflake_port=snowflake_port,
-        state_dir=state,
-        adapt_dynamic=point_superset_at_fakesnow,
-    )
+    context = _deploy_context(state, s3_endpoint, snowflake_port)
+    # Like `pulumi up`: the preview first, against the account as it is now.
+    preview_program(context, overrides)
     restore_context(context)
     cloud = LocalCloud(context)
     monitor = DeployMonitor(cloud, DeployState.load(state))
@@ -283,6 +272,70 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     record = {"resources": result.resources, "exports": result.exports}
     (state / "deploy.json").write_text(json.dumps(record, indent=2, default=str))
     return result
+
+
+def _deploy_context(state: Path, s3_endpoint: str, snowflake_port: int) -> LocalContext:
+    from local_stack.local_context import LocalContext
+
+    def point_superset_at_fakesnow(props: dict[str, Any]) -> dict[str, Any]:
+        # The local target's one adaptation of a cloud input: Superset's
+        # Snowflake driver reaches fakesnow instead of <account>.snowflakecomputing.com.
+        if "connection" in props and "superset_url" in props:
+            props = {
+                **props,
+                "connection": {**props["connection"], "host": "127.0.0.1", "port": snowflake_port, "protocol": "http"},
+            }
+        return props
+
+    return LocalContext(
+        s3_endpoint_url=s3_endpoint,
+        region=stack_region(),
+        snowflake_port=snowflake_port,
+        state_dir=state,
+        adapt_dynamic=point_superset_at_fakesnow,
+    )
+
+
+def preview_program(context: LocalContext, overrides: dict[str, str]) -> Plan:
+    """`pulumi preview` against the strict account as it is now (local_stack/preview.py); changes nothing."""
+    from local_stack.deploy_state import DeployState
+    from local_stack.local_cloud import LocalCloud, restore_context
+    from local_stack.local_context import LocalDeployError
+    from local_stack.preview import PreviewMonitor
+    from local_stack.program_runner import run_program
+
+    restore_context(context)
+    monitor = PreviewMonitor(LocalCloud(context), DeployState.load(context.state_dir))
+    try:
+        run_program(
+            monitor.mocks, LOCAL_STACK, overrides=overrides, secret_keys=SECRET_KEYS, monitor=monitor, preview=True
+        )
+    except LocalDeployError as err:
+        raise type(err)(f"preview failed (nothing was changed): {err}") from err
+    return monitor.finish()
+
+
+def preview(state_dir: Path = DEFAULT_STATE_DIR) -> Plan:
+    """`make local-preview`: the plan for the running local stack's program and config."""
+    found = local_state.read_endpoints(state_dir)
+    config_file = state_dir / "deploy-config.json"
+    overrides = json.loads(config_file.read_text()) if config_file.exists() else {}
+    context = _deploy_context(state_dir, found.s3_endpoint_url, found.snowflake.port)
+    try:
+        return preview_program(context, overrides)
+    finally:
+        context.close()
+
+
+def refresh(state_dir: Path = DEFAULT_STATE_DIR) -> list[str]:
+    """`make local-refresh`: what the provider reads back, into the deploy state."""
+    from local_stack.local_cloud import restore_context
+    from local_stack.preview import refresh as refresh_state
+
+    found = local_state.read_endpoints(state_dir)
+    context = _deploy_context(state_dir, found.s3_endpoint_url, found.snowflake.port)
+    restore_context(context)
+    return refresh_state(context)
 
 
 def check_policies(overrides: dict[str, str], secret_keys: tuple[str, ...]) -> list:

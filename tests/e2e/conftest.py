@@ -10,6 +10,7 @@ import pytest
 
 from local_stack import stack
 from local_stack.harness import ROOT, LocalEnv, local_env, start_worker, stop_process, wait_until, worker_log
+from tests.e2e.strict_target import Emulators
 
 __all__ = ["ROOT", "LocalEnv", "Worker", "wait_until", "worker_log"]
 
@@ -51,3 +52,14 @@ def superset_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield built
     finally:
         stack.down(state_dir)
+
+
+@pytest.fixture
+def emulators(tmp_path: Path) -> Iterator[Emulators]:
+    """The strict local target (tests/e2e/strict_target.py), emulators only, stopped after the test."""
+    settings = stack.LocalStackSettings(state_dir=tmp_path, superset=False)
+    try:
+        s3_endpoint, port = stack.start_emulators(settings, progress=lambda _m: None)
+        yield Emulators(tmp_path, s3_endpoint, port)
+    finally:
+        stack.down(tmp_path)

@@ -1,4 +1,5 @@
-"""The deployed program on the strict local target: first up, second up, a failed up, destroy.
+"""The deployed program on the strict local target (emulators with a real account's rules): first up, second up,
+a failed up, destroy.
 
 These run the real program on moto + fakesnow with the rules of a real
 account on (local_stack/snowflake_account.py). The first two tests deploy
@@ -11,8 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pulumi_snowflake as snowflake
 import pytest
@@ -27,46 +26,9 @@ from local_stack.destroy import LocalDestroyError
 from local_stack.errors import LocalStackError
 from local_stack.local_context import LocalDeployError
 from tests.e2e.conftest import start_worker, stop_process, wait_until
+from tests.e2e.strict_target import Emulators, edit_account, snowflake_resources
 
 pytestmark = pytest.mark.e2e
-
-
-class Emulators:
-    def __init__(self, state_dir: Path, s3_endpoint: str, snowflake_port: int):
-        self.state_dir = state_dir
-        self.s3_endpoint = s3_endpoint
-        self.snowflake_port = snowflake_port
-
-    def deploy(self, overrides: dict[str, str] | None = None) -> stack.DeployResult:
-        return stack.deploy(self.state_dir, self.s3_endpoint, self.snowflake_port, overrides)
-
-    def write_endpoints(self, result: stack.DeployResult) -> local_state.Endpoints:
-        """What `make local-up` writes, for destroy and the clients."""
-        found = local_state.Endpoints(
-            s3_endpoint_url=self.s3_endpoint,
-            region=result.exports["aws_region"],
-            bucket=result.exports["bucket"],
-            events_prefix=result.exports["events_prefix"],
-            snowflake=local_state.SnowflakeEndpoint(
-                host="127.0.0.1",
-                port=self.snowflake_port,
-                protocol="http",
-                database=result.exports["database"],
-                schema=result.exports["schema"],
-            ),
-        )
-        local_state.write_endpoints(self.state_dir, found)
-        return found
-
-
-@pytest.fixture
-def emulators(tmp_path: Path) -> Iterator[Emulators]:
-    settings = stack.LocalStackSettings(state_dir=tmp_path, superset=False)
-    try:
-        s3_endpoint, port = stack.start_emulators(settings, progress=lambda _m: None)
-        yield Emulators(tmp_path, s3_endpoint, port)
-    finally:
-        stack.down(tmp_path)
 
 
 def _old_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,30 +54,21 @@ def _old_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(infra.snowflake_provider, "warehouse_session_provider", single_provider)
 
 
-def _snowflake_resources(state_dir: Path) -> list[str]:
-    state = DeployState.load(state_dir)
-    return sorted(
-        f"{r.type} {r.name}" for r in state.resources.values() if r.custom and r.type.startswith("snowflake:")
-    )
-
-
 def test_old_provider_wiring_fails_the_first_up_as_a_real_account_does(emulators, monkeypatch):
     _old_wiring(monkeypatch)
     with pytest.raises(LocalDeployError, match=r"The requested warehouse does not exist or not authorized"):
         emulators.deploy()
-    assert _snowflake_resources(emulators.state_dir) == [], "a refused login creates nothing in Snowflake"
+    assert snowflake_resources(emulators.state_dir) == [], "a refused login creates nothing in Snowflake"
 
 
 def test_old_provider_wiring_strands_destroy_once_the_warehouse_is_gone(emulators, monkeypatch):
     """The only way the old wiring ever deployed: the warehouse existed before the first `up` (made by hand)."""
     _old_wiring(monkeypatch)
-    (emulators.state_dir / local_cloud.CONTEXT_FILE).write_text(
-        json.dumps({"stages": {}, "account": {"WAREHOUSE": [["ECOMMERCE_POC_WH"]]}})
-    )
+    edit_account(emulators.state_dir, lambda account: account.add("WAREHOUSE", "ECOMMERCE_POC_WH"))
     emulators.write_endpoints(emulators.deploy())
     with pytest.raises(LocalDestroyError, match=r"The requested warehouse does not exist or not authorized") as err:
         stack.destroy(emulators.state_dir, progress=lambda _m: None)
-    left = _snowflake_resources(emulators.state_dir)
+    left = snowflake_resources(emulators.state_dir)
     assert "snowflake:index/database:Database analytics-database" in left, (
         f"destroy must strand with objects left that no provider can reach any more: {err.value}"
     )
@@ -132,7 +85,7 @@ def test_seeds_without_a_warehouse_session_are_refused(emulators, monkeypatch):
     monkeypatch.setattr(infra.snowflake_provider, "warehouse_session_provider", without_warehouse)
     with pytest.raises(LocalStackError, match=r"required-warehouse-in-session.*ProcedurePython"):
         emulators.deploy()
-    assert _snowflake_resources(emulators.state_dir) == [], "the policy gate refuses before anything is created"
+    assert snowflake_resources(emulators.state_dir) == [], "the policy gate refuses before anything is created"
     monkeypatch.setattr(stack, "check_policies", lambda *_args: [])
     with pytest.raises(LocalDeployError, match=r"000606 .*No active warehouse selected"):
         emulators.deploy()
