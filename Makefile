@@ -14,7 +14,7 @@ export MOTO_PORT ?= 0
 export SNOWFLAKE_PORT ?= 0
 export SUPERSET_PORT ?= 8088
 
-.PHONY: setup superset-setup browser demo local-up local-status local-destroy local-down smoke test test-fast lint bench clean
+.PHONY: setup superset-setup browser demo local-up local-preview local-refresh local-status local-destroy local-down smoke preflight test test-fast lint bench clean
 
 setup: $(VENV_STAMP)
 
@@ -46,6 +46,13 @@ local-up: setup
 	@if [ "$(SUPERSET)" = 1 ]; then $(MAKE) --no-print-directory superset-setup; fi
 	$(PY) -m local_stack.cli up
 
+# Like `pulumi preview` / `pulumi refresh` of the running local stack (`local-up` previews before it deploys).
+local-preview: setup
+	@$(PY) -m local_stack.cli preview
+
+local-refresh: setup
+	@$(PY) -m local_stack.cli refresh
+
 local-status: setup
 	@$(PY) -m local_stack.cli status
 
@@ -59,6 +66,10 @@ local-down:
 # Prove a stack end to end: the local one, or a real one with STACK=<name> (after `pulumi up`).
 smoke: setup
 	$(PY) -m smoke $(if $(STACK),--stack "$(STACK)")
+
+# What a real account must have before the first `pulumi up` (STACK=<name>), or the local stack's account.
+preflight: setup
+	$(PY) -m smoke --preflight $(if $(STACK),--stack "$(STACK)")
 
 test: setup superset-setup browser lint
 	$(PY) -m pytest

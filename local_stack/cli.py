@@ -1,4 +1,4 @@
-"""`python -m local_stack.cli up|down|status|demo|superset`: what the Makefile's local targets run."""
+"""`python -m local_stack.cli up|preview|refresh|destroy|down|status|demo|superset`: the Makefile's local targets."""
 
 from __future__ import annotations
 
@@ -78,6 +78,29 @@ def destroy(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
     except (LocalStackError, LocalDeployError) as err:
         _fail(err)
     console.print(f"destroyed {len(deleted)} resources" if deleted else "nothing to destroy (the state is empty)")
+
+
+@app.command()
+def preview(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
+    """Like `pulumi preview`: the plan for the running stack (creates, updates, replaces, deletes); changes nothing."""
+    from local_stack.local_context import LocalDeployError
+
+    try:
+        plan = stack.preview(state_dir)
+    except (LocalStackError, LocalDeployError) as err:
+        _fail(err)
+    print(plan.render())
+    console.print(f"providers configured (logged in): {', '.join(plan.configured) or 'none'}")
+
+
+@app.command()
+def refresh(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
+    """Like `pulumi refresh`: read back what the provider reads into the state."""
+    try:
+        changed = stack.refresh(state_dir)
+    except LocalStackError as err:
+        _fail(err)
+    console.print("refreshed: " + ("; ".join(changed) if changed else "the state matches the account"))
 
 
 @app.command()

@@ -123,8 +123,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
-    """What the Pulumi CLI would hand the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml."""
+def stack_config(stack: str, project_dir: Path = PROJECT_DIR, skip_secrets: bool = False) -> dict[str, str]:
+    """What the Pulumi CLI would hand the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml.
+
+    `skip_secrets`: leave encrypted values out instead of refusing them (for readers that need none).
+    """
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
     namespace = project["name"]
     config: dict[str, str] = {}
@@ -139,6 +142,8 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
         raise StackConfigError(f"{stack_file} does not exist")
     for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
         if isinstance(value, dict) and "secure" in value:
+            if skip_secrets:
+                continue
             raise StackConfigError(
                 f"{stack_file.name}: {key} is encrypted; only the Pulumi CLI can decrypt it. "
                 "Pass the value as a secret override instead."

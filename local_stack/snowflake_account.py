@@ -126,6 +126,8 @@ class SnowflakeAccount:
     change_tracked: set[tuple[str, ...]] = field(default_factory=set)
     suspended_by_monitor: dict[str, str] = field(default_factory=dict)
     """Warehouse -> the resource monitor that suspended it."""
+    region: str = "AWS_US_EAST_1"
+    """CURRENT_REGION(): the local account plays the region of Pulumi.local.yaml's snowflakeAccountRegion."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -181,6 +183,7 @@ class SnowflakeAccount:
             "grants": {role: sorted(granted) for role, granted in self.grants.items()},
             "change_tracked": sorted(list(n) for n in self.change_tracked),
             "suspended_by_monitor": self.suspended_by_monitor,
+            "region": self.region,
         }
 
     @classmethod
@@ -190,6 +193,7 @@ class SnowflakeAccount:
             grants={role: set(granted) for role, granted in saved.get("grants", {}).items()},
             change_tracked={tuple(n) for n in saved.get("change_tracked", [])},
             suspended_by_monitor=dict(saved.get("suspended_by_monitor", {})),
+            region=saved.get("region", "AWS_US_EAST_1"),
         )
 
     # ---------------------------------------------------------------- rules

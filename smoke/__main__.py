@@ -25,9 +25,14 @@ def main(
     timeout: Annotated[
         float | None, typer.Option(min=1, help="seconds to wait for the canary (default: 30 local, 180 real)")
     ] = None,
+    preflight: Annotated[
+        bool, typer.Option("--preflight", help="check the account is ready for a first `pulumi up` instead")
+    ] = False,
 ) -> None:
     """Pipe status, canary put, canary visible in ENRICHED_EVENTS, Superset chart; exit 0 only if all pass."""
     console = Console()
+    if preflight:
+        raise typer.Exit(_preflight(stack, state_dir, console))
     try:
         if stack:
             from smoke.cloud_target import CloudTargetError, cloud_target
@@ -55,6 +60,25 @@ def main(
 
 class _StartError(Exception):
     pass
+
+
+def _preflight(stack: str | None, state_dir: Path, console: Console) -> int:
+    from local_stack.program_runner import StackConfigError, stack_config
+    from smoke import preflight
+
+    try:
+        config = stack_config(stack or "local", PROJECT_DIR, skip_secrets=True)
+    except StackConfigError as err:
+        console.print(f"[bold red]preflight cannot start:[/] {err}")
+        return 2
+    if stack:
+        probe: preflight.AccountProbe = preflight.SnowflakeAccountProbe()
+        cli = preflight.installed_pulumi_cli()
+    else:
+        probe, cli = preflight.LocalAccountProbe(state_dir), None
+    findings = preflight.run_checks(config, probe, os.environ, cli, needs_cli=bool(stack))
+    report.print_preflight(findings, console)
+    return 0 if all(f.ok is not False for f in findings) else 1
 
 
 if __name__ == "__main__":

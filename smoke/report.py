@@ -33,3 +33,16 @@ def print_run(run: SmokeRun, console: Console) -> None:
         # Not wrapped: a cause or fix is copied as it is (ARNs, commands).
         console.print(f"  likely cause: {failure.finding.cause}", soft_wrap=True, markup=False)
         console.print(f"  fix:          {failure.finding.fix}", soft_wrap=True, markup=False)
+
+
+def print_preflight(findings: list, console: Console) -> None:
+    """One row per preflight check; a failed one with its fix."""
+    rows = Table(title="preflight: before the first `pulumi up`")
+    for column in ("check", "result", "detail", "fix"):
+        rows.add_column(column, overflow="fold")
+    marks = {True: "[green]ok[/]", False: "[bold red]FAIL[/]", None: "[yellow]by hand[/]"}
+    for f in findings:
+        rows.add_row(f.check, marks[f.ok], f.detail, "" if f.ok else f.fix)
+    console.print(rows)
+    failed = [f.check for f in findings if f.ok is False]
+    console.print(f"[bold red]not ready:[/] {', '.join(failed)}" if failed else "[green]ready for `pulumi up`[/]")
