@@ -447,7 +447,7 @@ def runs_in_a_warehouse_session(resource: Resource, _ctx):
     # The engine hands a policy the provider's inputs with unknowns kept
     # (pulumi pkg/resource/plugin/analyzer_plugin.go, marshalProvider:
     # KeepUnknowns), so in a first preview the key is there while the
-    # warehouse's name is not known yet. Keys only: Mapping's `in` reads the
+    # warehouse's id is not known yet. Keys only: Mapping's `in` reads the
     # value, and the policy SDK's proxy raises on an unknown one.
     if provider is not None and "warehouse" not in list(provider):
         yield (

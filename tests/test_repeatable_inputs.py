@@ -5,7 +5,7 @@ between two evaluations would show up in every `pulumi preview` as a change
 (and for the pipe, whose copy_statement forces replacement, as a new pipe
 with an empty load history). The whole program is evaluated twice with the
 same configuration, the dashboards step included, and every resource's
-declared inputs are compared. (tests/e2e/test_real_account.py does the same
+declared inputs are compared. (tests/e2e/test_strict_local_target.py does the same
 on the deployed local stack, and reads the objects back.)
 """
 

@@ -1,7 +1,7 @@
 """Which Snowflake session runs what: the rules a real account enforces at login and per statement.
 
 The emulators accept any login, so these are checked on the graph itself
-(and again, as refusals, by the strict local target: tests/e2e/test_real_account_rules.py).
+(and again, as refusals, by the strict local target: tests/e2e/test_strict_local_target.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The README's commands on a real, throwaway stack, through pulumi.automation: up → smoke → preview → destroy.
+"""The README's commands on a real, throwaway stack, in a user's order: preview → up → smoke → refresh → preview →
+destroy, through pulumi.automation.
 
 A uniquely named stack (and Snowflake name prefix and IAM role) per run, config
 from the environment, forceDestroy on so destroy empties the bucket; destroy
@@ -59,7 +60,7 @@ def _config(token: str) -> dict[str, tuple[str, bool]]:
     return config
 
 
-def test_up_smoke_preview_destroy() -> None:
+def test_preview_up_smoke_refresh_preview_destroy() -> None:
     if GAPS:
         pytest.fail(skip_reason(GAPS) + " (CLOUD_E2E_REQUIRED=1)")
     from pulumi import automation as auto
@@ -75,6 +76,9 @@ def test_up_smoke_preview_destroy() -> None:
     stack = auto.create_stack(stack_name=name, work_dir=str(ROOT))
     try:
         stack.set_all_config({k: auto.ConfigValue(value=v, secret=s) for k, (v, s) in _config(token).items()})
+        # What a pull request and the first half of `pulumi up` run; the automation API's up skips it
+        # (pulumi/automation/_stack.py passes --skip-preview).
+        stack.preview(on_output=print, color="never")
         up = stack.up(on_output=print, color="never")
         outputs = {k: v.value for k, v in up.outputs.items()}
         config = {k: v.value for k, v in stack.get_all_config().items()}
@@ -84,7 +88,9 @@ def test_up_smoke_preview_destroy() -> None:
         failure = run.failure
         assert failure is None, f"smoke failed at {failure.name}: {failure.detail}; {failure.finding}"
 
-        # Raises CommandError when the second look at the stack wants to change anything.
+        # Refresh reads back what Snowflake changed on its own (the stream's change tracking); the
+        # next preview raises CommandError if it wants to change anything.
+        stack.refresh(on_output=print, color="never")
         stack.preview(expect_no_changes=True, on_output=print, color="never")
     finally:
         try:
