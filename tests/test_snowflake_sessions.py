@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pulumi_snowflake
+from pulumi.output import Unknown
 
 from local_stack.dynamic_resources import reveal
-from local_stack.program_runner import ProgramRun, Registration
+from local_stack.program_runner import ProgramRun, Registration, run_program
+from tests.fake_cloud import FakeCloud
 from tests.test_program_graph import dev_stack
 
 PROVIDER = "pulumi:providers:snowflake"
@@ -43,7 +45,7 @@ def test_the_warehouse_session_provider_waits_for_the_warehouse():
     run = dev_stack()
     session = run.named("snowflake-warehouse-session")
     warehouse = run.one(WAREHOUSE)
-    assert reveal(session.inputs)["warehouse"] == reveal(warehouse.outputs)["name"]
+    assert reveal(session.inputs)["warehouse"] == warehouse.id == reveal(warehouse.outputs)["name"]
     assert warehouse.urn in session.dependencies, (
         "the warehouse-session provider must depend on the warehouse: it may only log in once it exists, "
         "and destroy must drop the warehouse only after everything that provider manages"
@@ -120,3 +122,27 @@ def test_replacements_the_engine_forces_drop_the_named_object_first():
     assert forced, "the pipe is replaced with its stage and integration (replace_with)"
     create_first = [f"{r.type} {r.name}" for r in forced if "name" in r.inputs and not r.delete_before_replace]
     assert not create_first, f"named resources replaced create-first, their CREATE would collide: {create_first}"
+
+
+class FreshStackPreview(FakeCloud):
+    """A first `pulumi preview`: a resource to be created answers with its planned inputs and no id
+    (pulumi-terraform-bridge pkg/tfbridge/provider.go, Create with preview)."""
+
+    def new_resource(self, args):
+        resource_id, outputs = super().new_resource(args)
+        if args.custom and not args.typ.startswith("pulumi:providers:"):
+            return "", {**args.inputs}
+        return resource_id, outputs
+
+
+def test_a_fresh_stack_s_preview_leaves_the_session_provider_unconfigured():
+    """The engine configures a provider whose inputs are all known (pulumi/pulumi providers/registry.go, Create):
+    the session provider must have an unknown input in a first preview, or it logs in to a warehouse not yet made."""
+    run = run_program(FreshStackPreview(), "dev", preview=True)
+    session = run.named("snowflake-warehouse-session")
+    assert isinstance(session.inputs["warehouse"], Unknown), (
+        f"the session provider's warehouse is known in a fresh preview ({session.inputs['warehouse']!r}): "
+        "the engine would log in with a warehouse that does not exist"
+    )
+    admin = run.named("snowflake")
+    assert not any(isinstance(v, Unknown) for v in admin.inputs.values()), "the admin provider is configured"
