@@ -6,7 +6,8 @@ import json
 import secrets
 
 from local_stack.deploy_state import StateResource
-from local_stack.local_context import Deleter, Handler, LocalContext, LocalDeployError, Outputs
+from local_stack.errors import LocalDeployError
+from local_stack.local_context import Deleter, Handler, LocalContext, Outputs
 
 
 def bucket(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:

@@ -71,11 +71,9 @@ def down(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
 @app.command()
 def destroy(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
     """Like `pulumi destroy`: delete every deployed resource, dependents first; the emulators keep running."""
-    from local_stack.local_context import LocalDeployError
-
     try:
         deleted = stack.destroy(state_dir, progress=_progress)
-    except (LocalStackError, LocalDeployError) as err:
+    except LocalStackError as err:
         _fail(err)
     console.print(f"destroyed {len(deleted)} resources" if deleted else "nothing to destroy (the state is empty)")
 
@@ -83,11 +81,9 @@ def destroy(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
 @app.command()
 def preview(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
     """Like `pulumi preview`: the plan for the running stack (creates, updates, replaces, deletes); changes nothing."""
-    from local_stack.local_context import LocalDeployError
-
     try:
         plan = stack.preview(state_dir)
-    except (LocalStackError, LocalDeployError) as err:
+    except LocalStackError as err:
         _fail(err)
     print(plan.render())
     console.print(f"providers configured (logged in): {', '.join(plan.configured) or 'none'}")

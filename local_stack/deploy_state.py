@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATE_FILE = "pulumi-state.json"
+from local_stack.state import DEPLOY_STATE_FILE as STATE_FILE
 
 
 @dataclass

@@ -24,8 +24,9 @@ from pathlib import Path
 
 from local_stack import aws_handlers, dynamic_resources, snowflake_handlers
 from local_stack.deploy_state import DeployState, StateResource
+from local_stack.errors import LocalDeployError
 from local_stack.local_cloud import SNOWFLAKE_PROVIDER, handler_token, restore_context, save_context
-from local_stack.local_context import Deleter, LocalContext, LocalDeployError
+from local_stack.local_context import Deleter, LocalContext
 from local_stack.snowflake_account import Session
 
 

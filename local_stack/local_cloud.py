@@ -30,12 +30,12 @@ from pulumi.runtime.proto import resource_pb2
 from local_stack import aws_handlers, dynamic_resources, snowflake_handlers
 from local_stack import state as local_state
 from local_stack.deploy_state import DeployState, StateResource
-from local_stack.local_context import Handler, LocalContext, LocalDeployError, Outputs
+from local_stack.errors import LocalDeployError
+from local_stack.local_context import Handler, LocalContext, Outputs
 from local_stack.program_runner import RecordingMonitor, Registration
 from local_stack.snowflake_account import SnowflakeAccount
 
 SNOWFLAKE_PROVIDER = "pulumi:providers:snowflake"
-CONTEXT_FILE = "local-cloud.json"
 
 
 def _dynamic(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
@@ -202,20 +202,19 @@ def save_context(context: LocalContext) -> None:
     """The records the Snowpipe worker, `make local-status`, a second deploy and destroy read."""
     state = context.state_dir
     local_state.write_pipes(state, context.pipes)
-    (state / "snowflake_objects.json").write_text(json.dumps(context.recorded, indent=2, default=str))
-    (state / CONTEXT_FILE).write_text(
-        json.dumps({"stages": context.stages, "account": context.account.to_json()}, indent=1)
+    local_state.write_document(state, local_state.SNOWFLAKE_OBJECTS_FILE, context.recorded)
+    local_state.write_document(
+        state, local_state.ACCOUNT_FILE, {"stages": context.stages, "account": context.account.to_json()}
     )
 
 
 def restore_context(context: LocalContext) -> None:
     """What an earlier deploy of this stack left (nothing for a fresh stack)."""
     state = context.state_dir
-    if (state / CONTEXT_FILE).exists():
-        saved = json.loads((state / CONTEXT_FILE).read_text())
+    saved = local_state.read_document(state, local_state.ACCOUNT_FILE)
+    if saved is not None:
         context.stages = saved["stages"]
         context.account = SnowflakeAccount.from_json(saved["account"])
     if (state / local_state.PIPES_FILE).exists():
         context.pipes = local_state.read_pipes(state)
-    if (state / "snowflake_objects.json").exists():
-        context.recorded = json.loads((state / "snowflake_objects.json").read_text())
+    context.recorded = local_state.read_document(state, local_state.SNOWFLAKE_OBJECTS_FILE, context.recorded)

@@ -24,10 +24,6 @@ if TYPE_CHECKING:
 Outputs = dict[str, Any]
 
 
-class LocalDeployError(RuntimeError):
-    """A resource could not be created or deleted in the emulators."""
-
-
 @dataclass
 class LocalContext:
     s3_endpoint_url: str

@@ -47,7 +47,7 @@ import sqlglot
 from sqlglot import exp
 
 from infra.sql_source import fold
-from local_stack.local_context import LocalDeployError
+from local_stack.errors import LocalDeployError
 
 # Roles every account has (https://docs.snowflake.com/en/user-guide/security-access-control-overview#system-defined-roles).
 SYSTEM_ROLES = frozenset({"ORGADMIN", "ACCOUNTADMIN", "SECURITYADMIN", "USERADMIN", "SYSADMIN", "PUBLIC"})

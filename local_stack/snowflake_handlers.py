@@ -27,7 +27,8 @@ from fnmatch import fnmatchcase
 
 from local_stack.deploy_state import StateResource
 from local_stack.dynamic_resources import reveal
-from local_stack.local_context import Deleter, Handler, LocalContext, LocalDeployError, Outputs
+from local_stack.errors import LocalDeployError
+from local_stack.local_context import Deleter, Handler, LocalContext, Outputs
 from local_stack.snowflake_account import (
     PYTHON_PROCEDURE_NEEDS_WAREHOUSE,
     SnowflakeRefusedError,
@@ -36,6 +37,7 @@ from local_stack.snowflake_account import (
     tables_named,
 )
 from local_stack.snowpipe import load_history
+from local_stack.snowpipe.copy_plan import CopyPlanError, copy_references
 from local_stack.state import Pipe
 from local_stack.task_runner_spec import PROCEDURE, STREAM, TASK, TaskSpecError, parse_call, stream_of_condition
 
@@ -351,11 +353,6 @@ def view(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     return ".".join(path), _with_fqn(inputs)
 
 
-_COPY_TARGET = re.compile(r"^\s*COPY\s+INTO\s+([\w$.\"]+)", re.I)
-_COPY_STAGE = re.compile(r"@([\w$.\"]+)")
-_COPY_FORMAT = re.compile(r"FORMAT_NAME\s*=\s*'([^']+)'", re.I)
-
-
 def _copy_history_view(ctx: LocalContext, inputs: Outputs) -> tuple[str, Outputs]:
     # fakesnow has no INFORMATION_SCHEMA.COPY_HISTORY and the local Snowpipe,
     # not Snowflake, keeps the load metadata: the view of the same name and
@@ -386,13 +383,14 @@ def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
     what = f"pipe {inputs['name']}"
     path = _in_schema(ctx, inputs, what)
     copy = inputs["copyStatement"]
-    target, stage_ref, format_ref = (p.search(copy) for p in (_COPY_TARGET, _COPY_STAGE, _COPY_FORMAT))
-    if not target or not stage_ref:
-        raise LocalDeployError(f"{what}: the copy statement must be COPY INTO <table> FROM ... @<stage> ...")
-    ctx.account.require_qualified("TABLE", target.group(1), needed_by=what)
-    stage_path = ctx.account.require_qualified("STAGE", stage_ref.group(1), needed_by=what)
-    if format_ref:
-        ctx.account.require_qualified("FILE FORMAT", format_ref.group(1), needed_by=what)
+    try:
+        refs = copy_references(copy)
+    except CopyPlanError as err:
+        raise LocalDeployError(f"{what}: {err}") from err
+    ctx.account.require_qualified("TABLE", refs.table, needed_by=what)
+    stage_path = ctx.account.require_qualified("STAGE", refs.stage, needed_by=what)
+    if refs.file_format:
+        ctx.account.require_qualified("FILE FORMAT", refs.file_format, needed_by=what)
     stage = ctx.stages[".".join(stage_path)]
     error_topic_arn = (
         _error_topic_arn(ctx, inputs["errorIntegration"], what) if inputs.get("errorIntegration") else None
@@ -412,7 +410,7 @@ def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
             queue_arn=queue_arn,
             stage_name=".".join(stage_path),
             stage_url=stage["url"],
-            file_format_name=".".join(split_qualified(format_ref.group(1))) if format_ref else None,
+            file_format_name=".".join(split_qualified(refs.file_format)) if refs.file_format else None,
             compression="AUTO",
             error_topic_arn=error_topic_arn,
         )

@@ -8,7 +8,6 @@ down: stops every process `up` started, by PID, and checks the ports are free.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -31,16 +30,6 @@ if TYPE_CHECKING:
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
 LOCAL_STACK = "local"
-# Files of one stack's life; caches (the Superset venv and home) survive.
-_RUN_FILES = (
-    local_state.ENDPOINTS_FILE,
-    local_state.PIPES_FILE,
-    "snowflake_objects.json",
-    "deploy.json",
-    "deploy-config.json",
-    "pulumi-state.json",
-    "local-cloud.json",
-)
 SECRET_KEYS = ("ecommerce-analytics:supersetPassword", "ecommerce-analytics:dashboardUserPrivateKey")
 
 
@@ -97,7 +86,7 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
             + ", ".join(f"{p.name} pid {p.pid}" for p in running)
             + "): stop it with `make local-down` first"
         )
-    for name in _RUN_FILES:
+    for name in local_state.RUN_FILES:
         (state / name).unlink(missing_ok=True)
 
     superset_port = (
@@ -243,12 +232,11 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     from local_stack.local_cloud import DeployMonitor, LocalCloud, restore_context, save_context
     from local_stack.program_runner import run_program
 
-    config_file = state / "deploy-config.json"
     if overrides is None:
-        overrides = json.loads(config_file.read_text()) if config_file.exists() else {}
+        overrides = local_state.read_document(state, local_state.DEPLOY_CONFIG_FILE, {})
     advisories = check_policies(overrides, SECRET_KEYS)
-    config_file.write_text(json.dumps(overrides))
-    os.chmod(config_file, 0o600)
+    # Private: the overrides hold the local Superset password and the throwaway key.
+    local_state.write_document(state, local_state.DEPLOY_CONFIG_FILE, overrides, private=True)
 
     context = _deploy_context(state, s3_endpoint, snowflake_port)
     # Like `pulumi up`: the preview first, against the account as it is now.
@@ -270,7 +258,7 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
         policy_advisories=[str(v) for v in advisories],
     )
     record = {"resources": result.resources, "exports": result.exports}
-    (state / "deploy.json").write_text(json.dumps(record, indent=2, default=str))
+    local_state.write_document(state, local_state.DEPLOY_RECORD_FILE, record)
     return result
 
 
@@ -299,8 +287,8 @@ def _deploy_context(state: Path, s3_endpoint: str, snowflake_port: int) -> Local
 def preview_program(context: LocalContext, overrides: dict[str, str]) -> Plan:
     """`pulumi preview` against the strict account as it is now (local_stack/preview.py); changes nothing."""
     from local_stack.deploy_state import DeployState
+    from local_stack.errors import LocalDeployError
     from local_stack.local_cloud import LocalCloud, restore_context
-    from local_stack.local_context import LocalDeployError
     from local_stack.preview import PreviewMonitor
     from local_stack.program_runner import run_program
 
@@ -318,8 +306,7 @@ def preview_program(context: LocalContext, overrides: dict[str, str]) -> Plan:
 def preview(state_dir: Path = DEFAULT_STATE_DIR) -> Plan:
     """`make local-preview`: the plan for the running local stack's program and config."""
     found = local_state.read_endpoints(state_dir)
-    config_file = state_dir / "deploy-config.json"
-    overrides = json.loads(config_file.read_text()) if config_file.exists() else {}
+    overrides = local_state.read_document(state_dir, local_state.DEPLOY_CONFIG_FILE, {})
     context = _deploy_context(state_dir, found.s3_endpoint_url, found.snowflake.port)
     try:
         return preview_program(context, overrides)

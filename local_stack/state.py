@@ -1,10 +1,11 @@
-"""State the local stack's processes hand each other: `.local/endpoints.json` and `.local/pipes.json`.
+"""Every file the local stack's processes hand each other, named, written (atomically) and read only here.
 
-The deploy writes them; the Snowpipe worker, the producer, the CLI, the smoke
-test, tests and bench read them. Each file has a type here and is written and
-read only here, so a renamed field is a type error, not a KeyError at run time.
-A file from an older version of the stack (missing or unknown fields) is
-refused with a message that says to restart the stack.
+`endpoints.json` and `pipes.json` have types: a renamed field is a type error,
+and a file from an older version of the stack is refused with a message that
+says to restart it. The deploy's records (`snowflake_objects.json`,
+`local-cloud.json`, `deploy.json`, `deploy-config.json`) are JSON documents
+whose shape their one writer and reader define; `pulumi-state.json` is
+deploy_state.py's checkpoint.
 """
 
 from __future__ import annotations
@@ -22,6 +23,23 @@ from local_stack.errors import LocalStackError
 
 ENDPOINTS_FILE = "endpoints.json"
 PIPES_FILE = "pipes.json"
+SNOWFLAKE_OBJECTS_FILE = "snowflake_objects.json"
+"""What fakesnow cannot hold (warehouses, roles, grants, streams, procedures, tasks): task runner, destroy."""
+ACCOUNT_FILE = "local-cloud.json"
+"""The strict account's catalogue and the stages, for a second deploy, preview, refresh, destroy and preflight."""
+DEPLOY_RECORD_FILE = "deploy.json"
+DEPLOY_CONFIG_FILE = "deploy-config.json"
+DEPLOY_STATE_FILE = "pulumi-state.json"
+# Files of one stack's life, removed by the next `up`; caches (the Superset venv and home) survive.
+RUN_FILES = (
+    ENDPOINTS_FILE,
+    PIPES_FILE,
+    SNOWFLAKE_OBJECTS_FILE,
+    ACCOUNT_FILE,
+    DEPLOY_RECORD_FILE,
+    DEPLOY_CONFIG_FILE,
+    DEPLOY_STATE_FILE,
+)
 _RESTART = "restart the local stack (`make local-down && make local-up`)"
 
 
@@ -96,8 +114,7 @@ class Pipe:
 def write_endpoints(state_dir: Path, endpoints: Endpoints) -> Path:
     """Mode 600: the file holds the local Superset admin's password."""
     path = Path(state_dir) / ENDPOINTS_FILE
-    _write(path, dataclasses.asdict(endpoints))
-    os.chmod(path, 0o600)
+    _write(path, dataclasses.asdict(endpoints), private=True)
     return path
 
 
@@ -124,11 +141,26 @@ def read_pipes(state_dir: Path) -> list[Pipe]:
     return [_build(Pipe, entry, path) for entry in document["pipes"]]
 
 
-def _write(path: Path, document: dict[str, Any]) -> None:
+def write_document(state_dir: Path, name: str, document: Any, private: bool = False) -> Path:
+    """One of the deploy's records; `private`: mode 600 (it holds secrets)."""
+    path = Path(state_dir) / name
+    _write(path, document, private)
+    return path
+
+
+def read_document(state_dir: Path, name: str, default: Any = None) -> Any:
+    """A record the deploy wrote, or `default` when this stack has none yet."""
+    path = Path(state_dir) / name
+    return _load(path) if path.exists() else default
+
+
+def _write(path: Path, document: Any, private: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed: a reader never sees half a file.
     partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    partial.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+    if private:
+        os.chmod(partial, 0o600)
     partial.replace(path)
 
 

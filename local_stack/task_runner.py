@@ -91,7 +91,7 @@ def run(state_dir: str | Path, *, stop: threading.Event, interval_seconds: float
     endpoints = local_state.read_endpoints(state_dir)
     tasks = [t for t in read_tasks(state_dir) if t.started]
     if not tasks:
-        raise LocalStackError(f"no started task in {state_dir / 'snowflake_objects.json'}: nothing to run")
+        raise LocalStackError(f"no started task in {state_dir / local_state.SNOWFLAKE_OBJECTS_FILE}: nothing to run")
     session = snowpark_session(endpoints)
     next_run = {t.name: 0.0 for t in tasks}
     log.info("%s for %s", READY_LINE, ", ".join(t.name for t in tasks))

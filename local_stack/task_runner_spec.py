@@ -8,7 +8,6 @@ arguments, and the stream its WHEN condition waits for.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from local_stack.errors import LocalStackError
+from local_stack.state import SNOWFLAKE_OBJECTS_FILE, read_document
 
 # The local stack runs tasks every few seconds instead of their cloud
 # schedule (a minute) so the demo's dashboard moves; the WHEN condition still
@@ -90,10 +90,11 @@ def _schedule_seconds(schedule: dict[str, Any] | None) -> int:
 
 
 def read_tasks(state_dir: Path) -> list[TaskSpec]:
-    path = Path(state_dir) / "snowflake_objects.json"
-    if not path.exists():
-        raise LocalStackError(f"{path} is missing: deploy the local stack first (`make local-up`)")
-    recorded = json.loads(path.read_text())
+    recorded = read_document(state_dir, SNOWFLAKE_OBJECTS_FILE)
+    if recorded is None:
+        raise LocalStackError(
+            f"{Path(state_dir) / SNOWFLAKE_OBJECTS_FILE} is missing: deploy the local stack first (`make local-up`)"
+        )
 
     def fqn(inputs: dict[str, Any]) -> str:
         return unquote(f"{inputs['database']}.{inputs['schema']}.{inputs['name']}")

@@ -204,15 +204,13 @@ class LocalAccountProbe:
         self.state_dir = state_dir
 
     def facts(self, role: str, warehouse: str | None) -> AccountFacts:
-        import json
         from importlib.metadata import version
 
-        from local_stack.local_cloud import CONTEXT_FILE
         from local_stack.snowflake_account import SnowflakeAccount, SnowflakeRefusedError
+        from local_stack.state import ACCOUNT_FILE, read_document
 
-        path = self.state_dir / CONTEXT_FILE
-        account = SnowflakeAccount.from_json(json.loads(path.read_text())["account"]) if path.exists() else None
-        account = account or SnowflakeAccount()
+        saved = read_document(self.state_dir, ACCOUNT_FILE)
+        account = SnowflakeAccount.from_json(saved["account"]) if saved else SnowflakeAccount()
         try:
             session = account.login("preflight", {"role": role})
         except SnowflakeRefusedError as err:

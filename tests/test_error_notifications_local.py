@@ -16,7 +16,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from local_stack import aws_handlers, snowflake_handlers
-from local_stack.local_context import LocalContext, LocalDeployError
+from local_stack.errors import LocalDeployError
+from local_stack.local_context import LocalContext
 
 
 @pytest.fixture(scope="module")

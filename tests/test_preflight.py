@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from local_stack.local_cloud import CONTEXT_FILE
 from local_stack.program_runner import stack_config
 from local_stack.snowflake_account import SnowflakeAccount
+from local_stack.state import ACCOUNT_FILE, write_document
 from smoke import preflight
 
 NS = "ecommerce-analytics"
@@ -19,7 +18,7 @@ README_PRIVILEGES = ("CREATE INTEGRATION", "CREATE DATABASE", "CREATE ROLE", "CR
 
 
 def _account(tmp_path: Path, account: SnowflakeAccount) -> preflight.LocalAccountProbe:
-    (tmp_path / CONTEXT_FILE).write_text(json.dumps({"stages": {}, "account": account.to_json()}))
+    write_document(tmp_path, ACCOUNT_FILE, {"stages": {}, "account": account.to_json()})
     return preflight.LocalAccountProbe(tmp_path)
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from local_stack import snowflake_handlers
-from local_stack.local_context import LocalContext, LocalDeployError
+from local_stack.errors import LocalDeployError
+from local_stack.local_context import LocalContext
 from local_stack.task_runner_spec import PROCEDURE, STREAM, WAREHOUSE
 
 TASK_INPUTS = {

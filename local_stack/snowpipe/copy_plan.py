@@ -178,26 +178,10 @@ def parse_copy(copy_statement: str, table_columns: list[TargetColumn]) -> CopyPl
     `table_columns` are the target table's columns in table order (the worker
     reads them with DESCRIBE TABLE, tests pass them in).
     """
-    try:
-        copy = sqlglot.parse_one(copy_statement, read=DIALECT)
-    except sqlglot.errors.ParseError as err:
-        raise CopyPlanError(f"the pipe's copy statement does not parse: {err}") from err
-    if not isinstance(copy, exp.Copy):
-        raise CopyPlanError("the pipe's statement must be a COPY INTO")
-
-    target = copy.this
-    column_list: list[str] | None = None
-    if isinstance(target, exp.Schema):
-        column_list = [c.name.upper() for c in target.expressions]
-        target = target.this
-    table = target.sql(DIALECT)
-
-    source = copy.args["files"][0]
-    if not isinstance(source, exp.Subquery) or not isinstance(source.this, exp.Select):
+    refs = copy_references(copy_statement)
+    column_list, table, select = refs.column_list, refs.table, refs.select
+    if select is None:
         raise CopyPlanError("the pipe's COPY must select from a stage: COPY INTO t FROM (SELECT ... FROM @stage)")
-    select = source.this
-    from_ = select.args.get("from_") or select.args.get("from")
-    stage = from_.this.sql(DIALECT) if from_ is not None else ""
 
     by_name = {c.name: c for c in table_columns}
     if column_list is not None:
@@ -216,19 +200,10 @@ def parse_copy(copy_statement: str, table_columns: list[TargetColumn]) -> CopyPl
     for target_column, item in zip(targets, select.expressions, strict=True):
         columns.append(_project(target_column, item))
 
-    file_format = None
-    on_error = "ABORT_STATEMENT"
-    for param in copy.args.get("params") or []:
-        name = param.this.name.upper()
-        if name == "FILE_FORMAT":
-            for option in param.expressions:
-                if option.this.name.upper() == "FORMAT_NAME":
-                    file_format = option.args["value"].name
-        elif name == "ON_ERROR":
-            on_error = param.expression.name.upper()
+    file_format, on_error = refs.file_format, refs.on_error
     if on_error not in ("SKIP_FILE", "ABORT_STATEMENT"):
         raise CopyPlanError(f"ON_ERROR = {on_error}: the local Snowpipe skips whole files only")
-    return CopyPlan(table, stage, file_format, on_error, tuple(columns))
+    return CopyPlan(table, "@" + refs.stage, file_format, on_error, tuple(columns))
 
 
 def _project(target: TargetColumn, item: exp.Expression) -> ProjectedColumn:
@@ -255,7 +230,51 @@ def _project(target: TargetColumn, item: exp.Expression) -> ProjectedColumn:
     )
 
 
+@dataclass(frozen=True)
+class CopyReferences:
+    """What a pipe's COPY names: its target table, stage and file format, as written."""
+
+    table: str
+    stage: str  # without the leading @
+    file_format: str | None
+    on_error: str
+    column_list: list[str] | None = field(compare=False)
+    select: exp.Select | None = field(compare=False, repr=False)
+    """The transforming SELECT; None for a plain COPY INTO t FROM @stage."""
+
+
+def copy_references(copy_statement: str) -> CopyReferences:
+    """The COPY parsed once, for the deploy's checks (snowflake_handlers.pipe) and the plan above."""
+    try:
+        copy = sqlglot.parse_one(copy_statement, read=DIALECT)
+    except sqlglot.errors.ParseError as err:
+        raise CopyPlanError(f"the pipe's copy statement does not parse: {err}") from err
+    if not isinstance(copy, exp.Copy):
+        raise CopyPlanError("the pipe's statement must be a COPY INTO")
+    target = copy.this
+    column_list: list[str] | None = None
+    if isinstance(target, exp.Schema):
+        column_list = [c.name.upper() for c in target.expressions]
+        target = target.this
+    source = copy.args["files"][0]
+    select = source.this if isinstance(source, exp.Subquery) and isinstance(source.this, exp.Select) else None
+    if select is not None:
+        from_ = select.args.get("from_") or select.args.get("from")
+        stage = from_.this.sql(DIALECT) if from_ is not None else ""
+    else:
+        stage = source.sql(DIALECT)
+    file_format = None
+    on_error = "ABORT_STATEMENT"
+    for param in copy.args.get("params") or []:
+        name = param.this.name.upper()
+        if name == "FILE_FORMAT":
+            for option in param.expressions:
+                if option.this.name.upper() == "FORMAT_NAME":
+                    file_format = option.args["value"].name
+        elif name == "ON_ERROR":
+            on_error = param.expression.name.upper()
+    return CopyReferences(target.sql(DIALECT), stage.removeprefix("@"), file_format, on_error, column_list, select)
+
+
 def parse_copy_target(copy_statement: str) -> str:
-    copy = sqlglot.parse_one(copy_statement, read=DIALECT)
-    target = copy.this.this if isinstance(copy.this, exp.Schema) else copy.this
-    return target.sql(DIALECT)
+    return copy_references(copy_statement).table

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
-from local_stack import local_cloud, stack
+from local_stack import stack
 from local_stack import state as local_state
 from local_stack.deploy_state import DeployState
 from local_stack.snowflake_account import SnowflakeAccount
@@ -56,8 +55,8 @@ def snowflake_resources(state_dir: Path) -> list[str]:
 
 def edit_account(state_dir: Path, change: Callable[[SnowflakeAccount], None]) -> None:
     """Changes the local account outside the stack, as an administrator would (before or between deploys)."""
-    path = state_dir / local_cloud.CONTEXT_FILE
-    saved = json.loads(path.read_text()) if path.exists() else {"stages": {}, "account": SnowflakeAccount().to_json()}
+    fresh = {"stages": {}, "account": SnowflakeAccount().to_json()}
+    saved = local_state.read_document(state_dir, local_state.ACCOUNT_FILE, fresh)
     account = SnowflakeAccount.from_json(saved["account"])
     change(account)
-    path.write_text(json.dumps({**saved, "account": account.to_json()}))
+    local_state.write_document(state_dir, local_state.ACCOUNT_FILE, {**saved, "account": account.to_json()})

@@ -10,7 +10,7 @@ from infra.analytics_database import AnalyticsDatabase
 from local_stack import stack
 from local_stack import state as local_state
 from local_stack.deploy_state import DeployState
-from local_stack.local_context import LocalDeployError
+from local_stack.errors import LocalDeployError
 from local_stack.snowflake_account import ACCOUNTADMIN
 from tests.e2e.strict_target import edit_account, snowflake_resources
 

@@ -16,8 +16,9 @@ from infra.reference_data import SEED_FILES
 from local_stack import endpoints as local_endpoints
 from local_stack import processes, stack
 from local_stack import state as local_state
+from local_stack.errors import LocalDeployError
 from local_stack.local_cloud import LocalCloud
-from local_stack.local_context import LocalContext, LocalDeployError
+from local_stack.local_context import LocalContext
 from local_stack.processes import LocalStackError
 from local_stack.program_runner import run_program
 from tests.fake_cloud import FakeCloud

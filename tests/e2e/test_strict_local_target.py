@@ -23,8 +23,7 @@ from local_stack import endpoints as local_endpoints
 from local_stack import state as local_state
 from local_stack.deploy_state import DeployState
 from local_stack.destroy import LocalDestroyError
-from local_stack.errors import LocalStackError
-from local_stack.local_context import LocalDeployError
+from local_stack.errors import LocalDeployError, LocalStackError
 from tests.e2e.conftest import start_worker, stop_process, wait_until
 from tests.e2e.strict_target import Emulators, edit_account, snowflake_resources
 
