@@ -23,11 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
-from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockMonitor, _sync_await
-from pulumi.runtime.proto import resource_pb2
 
-from local_stack import aws_handlers, dynamic_resources, snowflake_handlers
+from local_stack import aws_handlers, dynamic_resources, pulumi_sdk, snowflake_handlers
 from local_stack import state as local_state
 from local_stack.deploy_state import DeployState, StateResource
 from local_stack.errors import LocalDeployError
@@ -140,7 +137,7 @@ class DeployMonitor(RecordingMonitor):
         prior = self.state.resources.get(urn)
         is_provider = request.type.startswith("pulumi:providers:")
         if prior is not None and request.custom and not is_provider:
-            inputs = rpc.deserialize_properties(request.object)
+            inputs = pulumi_sdk.deserialize(request.object)
             if canonical(inputs) != canonical(prior.inputs):
                 changed = sorted(
                     k for k in {*inputs, *prior.inputs} if canonical(inputs.get(k)) != canonical(prior.inputs.get(k))
@@ -164,7 +161,6 @@ class DeployMonitor(RecordingMonitor):
         return response
 
     def _unchanged(self, request, prior: StateResource):
-        self.resources[prior.urn] = MockMonitor.ResourceRegistration(prior.urn, prior.id, prior.outputs)
         self.registrations[prior.urn] = Registration(
             urn=prior.urn,
             type=prior.type,
@@ -178,8 +174,7 @@ class DeployMonitor(RecordingMonitor):
             outputs=prior.outputs,
         )
         self.unchanged.append(prior.urn)
-        obj_proto = _sync_await(rpc.serialize_properties(prior.outputs, {}))
-        return resource_pb2.RegisterResourceResponse(urn=prior.urn, id=prior.id, object=obj_proto)
+        return pulumi_sdk.answer(self, prior.urn, prior.id, prior.outputs)
 
 
 def _state_of(registered: Registration) -> StateResource:

@@ -24,16 +24,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulumi.output import Unknown
-from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockMonitor, _sync_await
-from pulumi.runtime.proto import resource_pb2
-
-from local_stack import dynamic_resources
+from local_stack import dynamic_resources, pulumi_sdk
 from local_stack.deploy_state import DeployState
 from local_stack.local_cloud import SNOWFLAKE_PROVIDER, LocalCloud, canonical
 from local_stack.local_context import LocalContext
 from local_stack.program_runner import RecordingMonitor, Registration
+from local_stack.pulumi_sdk import Unknown, has_unknown
 
 TABLE = "snowflake:index/table:Table"
 
@@ -100,16 +96,6 @@ class Plan:
         return "\n".join([*lines, f"Resources: {summary or 'no changes'} ({counts['same']} unchanged)"])
 
 
-def _has_unknown(value: Any) -> bool:
-    if isinstance(value, Unknown):
-        return True
-    if isinstance(value, dict):
-        return any(_has_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_unknown(v) for v in value)
-    return False
-
-
 def _known(value: Any) -> Any:
     """The value without its unknown parts (they resolve as unknown in the program)."""
     if isinstance(value, dict):
@@ -132,7 +118,7 @@ class PreviewMonitor(RecordingMonitor):
         if request.type == "pulumi:pulumi:Stack" or not request.custom:
             return super().RegisterResource(request)
         urn = self.make_urn(request.parent, request.type, request.name)
-        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        inputs = pulumi_sdk.deserialize(request.object, keep_unknowns=True)
         if request.type.startswith("pulumi:providers:"):
             return self._provider(request, urn, inputs)
         prior = self.state.resources.get(urn)
@@ -153,7 +139,7 @@ class PreviewMonitor(RecordingMonitor):
         return super().ReadResource(request)
 
     def _provider(self, request, urn: str, inputs: dict):
-        if _has_unknown(inputs):
+        if has_unknown(inputs):
             self.plan.not_configured.append(request.name)
         else:
             if request.type == SNOWFLAKE_PROVIDER:
@@ -169,7 +155,7 @@ class PreviewMonitor(RecordingMonitor):
         changed = {
             key
             for key in {*inputs, *prior_inputs} - set(refreshed)
-            if _has_unknown(inputs.get(key)) or canonical(inputs.get(key)) != canonical(prior_inputs.get(key))
+            if has_unknown(inputs.get(key)) or canonical(inputs.get(key)) != canonical(prior_inputs.get(key))
         }
         for key, default in refreshed.items():
             if key in prior_outputs and canonical(inputs.get(key, default)) != canonical(prior_outputs[key]):
@@ -177,7 +163,6 @@ class PreviewMonitor(RecordingMonitor):
         return changed
 
     def _answer(self, request, urn: str, resource_id: str, outputs: dict, inputs: dict):
-        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, outputs)
         self.registrations[urn] = Registration(
             urn=urn,
             type=request.type,
@@ -190,8 +175,7 @@ class PreviewMonitor(RecordingMonitor):
             id=resource_id or None,
             outputs=outputs,
         )
-        obj_proto = _sync_await(rpc.serialize_properties(outputs, {}))
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj_proto)
+        return pulumi_sdk.answer(self, urn, resource_id, outputs)
 
     def finish(self) -> Plan:
         declared = set(self.registrations)

@@ -18,10 +18,9 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings as pulumi_settings
 
 from infra.wire_format import SECRET_SIG, SECRET_SIG_KEY
+from local_stack import pulumi_sdk
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -75,7 +74,7 @@ class ProgramRun:
         raise KeyError(f"the program declared no resource named {name!r}")
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
+class RecordingMonitor(pulumi_sdk.MockMonitor):
     """The SDK's mock monitor, also recording parents and dependencies."""
 
     def __init__(self, mocks: pulumi.runtime.Mocks):
@@ -94,7 +93,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=bool(request.custom),
             parent=request.parent,
             dependencies=set(request.dependencies),
-            inputs=pulumi.runtime.rpc.deserialize_properties(request.object),
+            inputs=pulumi_sdk.deserialize(request.object),
             provider=request.provider,
             id=registered.id if registered else None,
             outputs=dict(registered.state) if registered else {},
@@ -175,8 +174,7 @@ def run_program(
     config = {**stack_config(stack, project_dir), **(overrides or {})}
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
 
-    # A previous run in this process left its root stack behind.
-    pulumi_settings.ROOT.set(None)
+    pulumi_sdk.reset_root()
     pulumi.runtime.set_all_config(config, list(secret_keys))
     monitor = monitor or RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
@@ -195,7 +193,7 @@ def run_program(
     @pulumi.runtime.test
     def evaluate():
         runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
-        stack_outputs = {k: pulumi.Output.from_input(v) for k, v in pulumi_settings.get_root_resource().outputs.items()}
+        stack_outputs = pulumi_sdk.root_outputs()
         # The mock runtime registers the root stack's outputs before the
         # program runs; read each export's secretness from the Output itself.
         secretness = {k: pulumi.Output.from_input(o.is_secret()) for k, o in stack_outputs.items()}

@@ -13,9 +13,9 @@ from __future__ import annotations
 import gzip
 import json
 
+import pulumi.runtime
 import pulumi_snowflake as snowflake
 import pytest
-from pulumi.runtime import settings as pulumi_settings
 
 import infra.snowflake_provider
 from local_stack import drift, local_cloud, stack
@@ -36,7 +36,7 @@ def _old_wiring(monkeypatch: pytest.MonkeyPatch) -> None:
     providers: list[tuple[object, snowflake.Provider]] = []
 
     def single_provider(role: str, warehouse_id=None) -> snowflake.Provider:
-        run = pulumi_settings.get_root_resource()
+        run = pulumi.runtime.get_root_resource()
         for root, provider in providers:
             if root is run:
                 return provider

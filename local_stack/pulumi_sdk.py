@@ -1,0 +1,68 @@
+"""Every use of the Pulumi Python SDK's internals, in one place: the local engine's adapter to the mock runtime.
+
+The local deploy, preview and the tests run the program through the SDK's
+mock runtime (`pulumi.runtime.set_mocks`), whose monitor is the one seam where
+an engine can answer registrations. That seam is not public API. What this
+module relies on, checked by tests/test_pulumi_sdk.py against the pinned SDK
+(requirements.txt), so a `pulumi` bump that breaks it fails there first:
+
+- `pulumi.runtime.mocks.MockMonitor`: its `resources` dict, `make_urn`,
+  `RegisterResource(request)` and `ReadResource(request)` (a `.get()`; it
+  hands the mocks `MockResourceArgs(custom=None, resource_id=<id>)`), and
+  its nested `ResourceRegistration(urn, id, state)`;
+- `pulumi.runtime.mocks._sync_await` to serialize outputs inside a monitor
+  call, `pulumi.runtime.rpc.serialize_properties` /
+  `deserialize_properties(struct, keep_unknowns)` and
+  `pulumi.runtime.proto.resource_pb2.RegisterResourceResponse`;
+- `pulumi.runtime.settings.ROOT` (a contextvar: the root stack of the last
+  run, cleared so one process can run the program again) and
+  `get_root_resource()`;
+- in a dry run, an empty id or an output the monitor leaves out resolves
+  as unknown (`pulumi/runtime/resource.py`: `is_known = bool(resp.id)`), and
+  unknown inputs reach the monitor as `pulumi.output.Unknown`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as _settings
+from pulumi.runtime.mocks import MockMonitor, _sync_await
+from pulumi.runtime.proto import resource_pb2
+
+__all__ = ["MockMonitor", "Unknown", "answer", "deserialize", "has_unknown", "reset_root", "root_outputs"]
+
+
+def deserialize(struct: Any, keep_unknowns: bool = False) -> dict[str, Any]:
+    """A registration's properties as Python values (secrets keep Pulumi's wrapper)."""
+    return rpc.deserialize_properties(struct, keep_unknowns=keep_unknowns)
+
+
+def answer(monitor: MockMonitor, urn: str, resource_id: str, outputs: dict[str, Any]):
+    """Registers `outputs` for `urn` on the mock monitor and returns the response the SDK expects."""
+    monitor.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, outputs)
+    struct = _sync_await(rpc.serialize_properties(outputs, {}))
+    return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=struct)
+
+
+def has_unknown(value: Any) -> bool:
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, dict):
+        return any(has_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(has_unknown(v) for v in value)
+    return False
+
+
+def reset_root() -> None:
+    """Forget the root stack of an earlier run in this process."""
+    _settings.ROOT.set(None)
+
+
+def root_outputs() -> dict[str, pulumi.Output]:
+    """The stack's exports as Outputs (registered on the root resource before the program ends)."""
+    return {k: pulumi.Output.from_input(v) for k, v in _settings.get_root_resource().outputs.items()}

@@ -1,0 +1,108 @@
+"""The local engine's adapter (local_stack/pulumi_sdk.py) against the pinned Pulumi SDK: each internal it uses."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from local_stack import pulumi_sdk
+from local_stack.program_runner import RecordingMonitor
+
+
+class Thing(pulumi.CustomResource):
+    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("test:index:Thing", name, props, opts)
+
+
+class Answers(pulumi.runtime.Mocks):
+    """Answers creates with no id and only the inputs (a dry run's planned state); reads with their id."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[str, str | None, bool | None]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.custom is None:
+            self.reads.append((args.name, args.resource_id, args.custom))
+            return args.resource_id, {"size": "read"}
+        return "", dict(args.inputs)
+
+    def call(self, args):
+        return {}, []
+
+
+def _run(program, preview: bool) -> tuple[RecordingMonitor, Answers]:
+    pulumi_sdk.reset_root()
+    answers = Answers()
+    monitor = RecordingMonitor(answers)
+    pulumi.runtime.set_mocks(answers, project="p", stack="s", preview=preview, monitor=monitor)
+    pulumi.runtime.test(program)()
+    return monitor, answers
+
+
+def test_a_dry_run_leaves_an_empty_id_and_left_out_outputs_unknown_and_the_monitor_sees_unknown_inputs():
+    seen = {}
+
+    def program():
+        made = Thing("made", {"name": "A", "size": None})
+        Thing("user", {"uses": made.id, "also": made.size, "known": made.name})
+        return pulumi.Output.all(made.id.is_known(), made.name.is_known()).apply(lambda k: seen.update(known=k))
+
+    monitor, _ = _run(program, preview=True)
+    assert seen["known"] == [False, True], "id unknown (is_known = bool(resp.id)), a planned input known"
+    user = next(r for r in monitor.registrations.values() if r.name == "user")
+    assert isinstance(user.inputs["uses"], pulumi_sdk.Unknown)
+    assert pulumi_sdk.has_unknown(user.inputs) and user.inputs["known"] == "A"
+
+
+def test_a_read_reaches_the_mocks_with_custom_none_and_its_id_and_is_recorded_as_external():
+    def program():
+        # What `<Resource>.get(name, id)` does: a resource with an id in its options is read, not created.
+        Thing("existing", {}, pulumi.ResourceOptions(id="WH_1"))
+
+    monitor, answers = _run(program, preview=False)
+    assert answers.reads == [("existing", "WH_1", None)]
+    [read] = [r for r in monitor.registrations.values() if r.name == "existing"]
+    assert read.external and read.outputs == {"size": "read"}
+
+
+def test_answer_registers_outputs_the_program_reads_back():
+    class Keeping(RecordingMonitor):
+        def RegisterResource(self, request):  # noqa: N802
+            if request.type == "test:index:Thing":
+                urn = self.make_urn(request.parent, request.type, request.name)
+                return pulumi_sdk.answer(self, urn, "kept-id", {"size": "from state"})
+            return super().RegisterResource(request)
+
+    seen = {}
+
+    def program():
+        thing = Thing("t", {"size": None})
+        return pulumi.Output.all(thing.id, thing.size).apply(lambda v: seen.update(v=v))
+
+    pulumi_sdk.reset_root()
+    answers = Answers()
+    pulumi.runtime.set_mocks(answers, project="p", stack="s", preview=False, monitor=Keeping(answers))
+    pulumi.runtime.test(program)()
+    assert seen["v"] == ["kept-id", "from state"]
+
+
+def test_reset_root_lets_one_process_run_the_program_twice():
+    def program():
+        pulumi.export("x", 1)
+
+    _run(program, preview=False)
+    _run(program, preview=False)
+    outputs = {}
+
+    def again():
+        pulumi.export("y", 2)
+        return pulumi.Output.all(**pulumi_sdk.root_outputs()).apply(outputs.update)
+
+    _run(again, preview=False)
+    assert outputs == {"y": 2}, "the root stack of the earlier runs is gone"
+
+
+@pytest.mark.parametrize("value", [pulumi_sdk.Unknown(), {"a": [1, pulumi_sdk.Unknown()]}])
+def test_has_unknown_looks_inside(value):
+    assert pulumi_sdk.has_unknown(value)
+    assert not pulumi_sdk.has_unknown({"a": [1, "b"]})
