@@ -26,13 +26,24 @@ def create(
     `adapt` may change the props the provider sees (never the recorded inputs).
     """
     props = reveal(inputs)
-    provider = dill.loads(base64.b64decode(props.pop(PROVIDER_KEY)))
+    provider = _provider(props)
+    del props[PROVIDER_KEY]
     result = provider.create(adapt(props) if adapt else props)
     return result.id, {**(result.outs or {}), PROVIDER_KEY: inputs[PROVIDER_KEY]}
+
+
+def provider_module(inputs: dict[str, Any]) -> str:
+    """The module of a dynamic resource's provider class (Pulumi pickles it by module path)."""
+    return type(_provider(reveal(inputs))).__module__
+
+
+def _provider(props: dict[str, Any]) -> Any:
+    return dill.loads(base64.b64decode(props[PROVIDER_KEY]))
 
 
 def delete(resource_id: str, outputs: dict[str, Any]) -> None:
     """Calls the pickled provider's delete(), when it has its own (the default does nothing)."""
     props = reveal(outputs)
-    provider = dill.loads(base64.b64decode(props.pop(PROVIDER_KEY)))
+    provider = _provider(props)
+    del props[PROVIDER_KEY]
     provider.delete(resource_id, props)

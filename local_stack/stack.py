@@ -332,11 +332,11 @@ def check_policies(overrides: dict[str, str], secret_keys: tuple[str, ...]) -> l
     the advisory violations.
     """
     from local_stack import policy_gate
-    from local_stack.plan_cloud import PlanCloud
+    from local_stack.planned_cloud import PlannedCloud
     from local_stack.program_runner import run_program
     from policy import checks
 
-    plan = run_program(PlanCloud(), LOCAL_STACK, overrides=overrides, secret_keys=secret_keys)
+    plan = run_program(PlannedCloud(), LOCAL_STACK, overrides=overrides, secret_keys=secret_keys)
     try:
         return checks.refuse_mandatory(policy_gate.violations(plan, LOCAL_STACK), LOCAL_STACK)
     except checks.PolicyViolationError as err:
