@@ -45,15 +45,26 @@ def connect_snowflake(
     `options` go to snowflake.connector.connect as they are (timeouts, say).
     """
     sf = endpoints.snowflake
+    return connect_local_snowflake(
+        sf.port, host=sf.host, protocol=sf.protocol, user=user, database=database or sf.database,
+        schema=schema or sf.schema, **options,
+    )  # fmt: skip
+
+
+def connect_local_snowflake(port: int, *, host: str = "127.0.0.1", protocol: str = "http", user: str = "local",
+                            **options: Any) -> Any:  # fmt: skip
+    """The one way to open a session on the local Snowflake (fakesnow): any login is accepted.
+
+    Before the deploy has written endpoints.json (the deploy itself, which creates the database) only the port is
+    known; `options` go to snowflake.connector.connect (database, schema, timeouts).
+    """
     return snowflake.connector.connect(
-        host=sf.host,
-        port=sf.port,
-        protocol=sf.protocol,
+        host=host,
+        port=port,
+        protocol=protocol,
         user=user,
         password="local",
         account="local",
-        database=database or sf.database,
-        schema=schema or sf.schema,
         session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
         **options,
     )

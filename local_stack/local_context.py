@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import snowflake.connector
-
 from local_stack import endpoints
 from local_stack.state import Pipe
 
@@ -55,15 +53,7 @@ class LocalContext:
         with self._lock:
             if self._snowflake is None:
                 # No database in the session: the deploy is what creates it.
-                self._snowflake = snowflake.connector.connect(
-                    host="127.0.0.1",
-                    port=self.snowflake_port,
-                    protocol="http",
-                    user="deploy",
-                    password="local",
-                    account="local",
-                    session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-                )
+                self._snowflake = endpoints.connect_local_snowflake(self.snowflake_port, user="deploy")
             return self._snowflake.cursor().execute(statement).fetchall()
 
     @property

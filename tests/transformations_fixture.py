@@ -9,9 +9,8 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import json
-import subprocess
 import sys
-import time
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,11 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import snowflake.connector
 from snowflake.snowpark import Session
 
 from infra import sql_source
 from local_stack import processes
+from local_stack.endpoints import connect_local_snowflake
 from transformations.refresh import Tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,38 +56,21 @@ class Event:
 
 @contextmanager
 def fakesnow_server() -> Iterator[int]:
-    """The local stack's Snowflake (fakesnow + local_stack.fakesnow_compat) on a free port."""
+    """The local stack's Snowflake (fakesnow + local_stack.fakesnow_compat) on a free port, as `make local-up`
+    starts it (processes.start), in a throwaway state dir."""
     port = processes.free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "local_stack.snowflake_server", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while processes.port_is_free(port):
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("the fakesnow server did not start")
-            time.sleep(0.1)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+    with tempfile.TemporaryDirectory() as state_dir:
+        command = [sys.executable, "-m", "local_stack.snowflake_server", "--port", str(port)]
+        server = processes.start(Path(state_dir), "fakesnow", command, port)
+        try:
+            processes.wait_ready(server, lambda: not processes.port_is_free(port), timeout=30)
+            yield port
+        finally:
+            processes.stop_all(Path(state_dir))
 
 
 def connect(port: int, **options: Any) -> Any:
-    return snowflake.connector.connect(
-        host="127.0.0.1",
-        port=port,
-        protocol="http",
-        user="test",
-        password="test",
-        account="local",
-        session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-        network_timeout=60,
-        **options,
-    )
+    return connect_local_snowflake(port, user="test", network_timeout=60, **options)
 
 
 def snowpark(port: int, schema: str) -> Session:
