@@ -40,9 +40,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local_stack import endpoints as local_endpoints  # noqa: E402
 from local_stack import producer  # noqa: E402
-from local_stack import state as local_state  # noqa: E402
 from local_stack.harness import (  # noqa: E402
     local_env,
     start_worker,
@@ -51,6 +49,8 @@ from local_stack.harness import (  # noqa: E402
     wait_worker_ready,
     worker_log,
 )
+from local_stack.services import endpoints as local_endpoints  # noqa: E402
+from local_stack.services import state as local_state  # noqa: E402
 
 THROUGHPUT_TARGET_RATIO = 0.5
 # Issue 9: p95 put -> visible by offered rate (files/s of 20 events).

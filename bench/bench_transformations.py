@@ -38,8 +38,8 @@ if "--local-testing-path" in sys.argv:
     sys.path.append(sys.argv[sys.argv.index("--local-testing-path") + 1])
 
 from local_stack import producer  # noqa: E402
-from local_stack.task_runner import run_task_once  # noqa: E402
-from local_stack.task_runner_spec import LOCAL_INTERVAL_SECONDS, TaskSpec  # noqa: E402
+from local_stack.tasks.runner import run_task_once  # noqa: E402
+from local_stack.tasks.spec import LOCAL_INTERVAL_SECONDS, TaskSpec  # noqa: E402
 from tests.e2e.conftest import local_env, start_worker, stop_process, wait_until  # noqa: E402
 from tests.transformations_fixture import (  # noqa: E402
     DATABASE,
@@ -161,7 +161,7 @@ def lag(samples: int) -> list[tuple[float, float]]:
     with tempfile.TemporaryDirectory() as tmp, local_env(Path(tmp)) as env:
         worker = start_worker(env.state_dir)
         runner = subprocess.Popen(
-            [sys.executable, "-m", "local_stack.task_runner", "--state-dir", str(env.state_dir),
+            [sys.executable, "-m", "local_stack.tasks", "--state-dir", str(env.state_dir),
              "--interval-seconds", str(LOCAL_INTERVAL_SECONDS)],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

@@ -17,10 +17,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from local_stack import endpoints as endpoints_module
-from local_stack import processes, stack
-from local_stack import state as local_state
+from local_stack import stack
 from local_stack.errors import LocalStackError
+from local_stack.services import endpoints as endpoints_module
+from local_stack.services import processes
+from local_stack.services import state as local_state
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True)
@@ -221,7 +222,7 @@ app.add_typer(superset_app, name="superset")
 @superset_app.command("install")
 def superset_install() -> None:
     """Build .local/superset-venv from superset-requirements.txt (cached by its hash)."""
-    from local_stack import superset_server
+    from local_stack.emulators import superset_server
 
     try:
         if not superset_server.install():
@@ -235,7 +236,7 @@ def superset_bootstrap(
     force: Annotated[bool, typer.Option(help="run the bootstrap steps again")] = False,
 ) -> None:
     """Metadata DB, roles and admin user of the template home .local/superset-home (cached)."""
-    from local_stack import superset_server
+    from local_stack.emulators import superset_server
 
     try:
         superset_server.install()
@@ -248,7 +249,7 @@ def superset_bootstrap(
 @superset_app.command("credentials")
 def superset_credentials() -> None:
     """The local admin login, as JSON on stdout."""
-    from local_stack import superset_server
+    from local_stack.emulators import superset_server
 
     login = superset_server.credentials()
     json.dump({"username": login.username, "password": login.password}, sys.stdout)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_stack import endpoints as local_endpoints
 from local_stack import stack
-from local_stack.state import Endpoints, Pipe, read_pipes
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services.state import Endpoints, Pipe, read_pipes
 
 ROOT = Path(__file__).resolve().parents[1]
 

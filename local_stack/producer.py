@@ -32,7 +32,7 @@ import orjson
 import typer
 
 from local_stack.errors import LocalStackError
-from local_stack.state import Endpoints, read_endpoints
+from local_stack.services.state import Endpoints, read_endpoints
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference_data"
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from local_stack import processes
-from local_stack import state as local_state
 from local_stack.errors import LocalStackError
+from local_stack.services import processes
+from local_stack.services import state as local_state
 
 if TYPE_CHECKING:
-    from local_stack.local_context import LocalContext
-    from local_stack.preview import Plan
+    from local_stack.account.context import LocalContext
+    from local_stack.engine.preview import Plan
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
@@ -160,9 +160,20 @@ def start_emulators(settings: LocalStackSettings, progress: Progress = print) ->
     python = sys.executable
     progress(f"starting moto on 127.0.0.1:{moto_port} and fakesnow on 127.0.0.1:{snowflake_port}")
     moto = processes.start(
-        state, "moto", [python, "-m", "local_stack.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)], moto_port
+        state,
+        "moto",
+        [python, "-m", "local_stack.emulators.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
+        moto_port,
     )
-    server = [python, "-m", "local_stack.snowflake_server", "--port", str(snowflake_port), "--state-dir", str(state)]
+    server = [
+        python,
+        "-m",
+        "local_stack.emulators.snowflake_server",
+        "--port",
+        str(snowflake_port),
+        "--state-dir",
+        str(state),
+    ]
     fakesnow = processes.start(state, "fakesnow", server, snowflake_port)
     s3_endpoint = f"http://127.0.0.1:{moto_port}"
     processes.wait_ready(moto, lambda: _http_ok(f"{s3_endpoint}/moto-api/"), timeout=30)
@@ -171,17 +182,17 @@ def start_emulators(settings: LocalStackSettings, progress: Progress = print) ->
 
 
 def _start_task_runner(state: Path, progress: Progress) -> None:
-    from local_stack.task_runner_spec import LOCAL_INTERVAL_SECONDS, READY_LINE
+    from local_stack.tasks.spec import LOCAL_INTERVAL_SECONDS, READY_LINE
 
     progress(f"starting the local task runner (the deployed tasks, every {LOCAL_INTERVAL_SECONDS} s)")
-    command = [sys.executable, "-m", "local_stack.task_runner", "--state-dir", str(state)]
+    command = [sys.executable, "-m", "local_stack.tasks", "--state-dir", str(state)]
     runner = processes.start(state, "task-runner", [*command, "--interval-seconds", str(LOCAL_INTERVAL_SECONDS)], None)
     processes.wait_ready(runner, lambda: READY_LINE in Path(runner.log).read_text(), timeout=60)
 
 
 def _start_superset(state: Path, port: int, progress: Progress) -> dict[str, str]:
 
-    from local_stack import superset_server
+    from local_stack.emulators import superset_server
 
     progress(f"starting Superset on 127.0.0.1:{port} (first run installs and bootstraps it: a few minutes)")
     superset_server.start(state, port=port)
@@ -227,10 +238,10 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
     kept when its inputs are unchanged; `overrides` None re-uses the config of
     the earlier deploy (a second `up` of the same stack).
     """
-    from local_stack.deploy_state import DeployState
-    from local_stack.dynamic_resources import reveal
-    from local_stack.local_cloud import DeployMonitor, LocalCloud, restore_context, save_context
-    from local_stack.program_runner import run_program
+    from local_stack.account.dynamic_resources import reveal
+    from local_stack.engine.program_runner import run_program
+    from local_stack.engine.target import DeployMonitor, LocalCloud, restore_context, save_context
+    from local_stack.services.checkpoint import DeployState
 
     if overrides is None:
         overrides = local_state.read_document(state, local_state.DEPLOY_CONFIG_FILE, {})
@@ -263,7 +274,7 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
 
 
 def _deploy_context(state: Path, s3_endpoint: str, snowflake_port: int) -> LocalContext:
-    from local_stack.local_context import LocalContext
+    from local_stack.account.context import LocalContext
 
     def point_superset_at_fakesnow(props: dict[str, Any]) -> dict[str, Any]:
         # The local target's one adaptation of a cloud input: Superset's
@@ -285,12 +296,12 @@ def _deploy_context(state: Path, s3_endpoint: str, snowflake_port: int) -> Local
 
 
 def preview_program(context: LocalContext, overrides: dict[str, str]) -> Plan:
-    """`pulumi preview` against the strict account as it is now (local_stack/preview.py); changes nothing."""
-    from local_stack.deploy_state import DeployState
+    """`pulumi preview` against the strict account as it is now (local_stack/engine/preview.py); changes nothing."""
+    from local_stack.engine.preview import PreviewMonitor
+    from local_stack.engine.program_runner import run_program
+    from local_stack.engine.target import LocalCloud, restore_context
     from local_stack.errors import LocalDeployError
-    from local_stack.local_cloud import LocalCloud, restore_context
-    from local_stack.preview import PreviewMonitor
-    from local_stack.program_runner import run_program
+    from local_stack.services.checkpoint import DeployState
 
     restore_context(context)
     monitor = PreviewMonitor(LocalCloud(context), DeployState.load(context.state_dir))
@@ -316,8 +327,8 @@ def preview(state_dir: Path = DEFAULT_STATE_DIR) -> Plan:
 
 def refresh(state_dir: Path = DEFAULT_STATE_DIR) -> list[str]:
     """`make local-refresh`: what the provider reads back, into the deploy state."""
-    from local_stack.local_cloud import restore_context
-    from local_stack.preview import refresh as refresh_state
+    from local_stack.engine.preview import refresh as refresh_state
+    from local_stack.engine.target import restore_context
 
     found = local_state.read_endpoints(state_dir)
     context = _deploy_context(state_dir, found.s3_endpoint_url, found.snowflake.port)
@@ -331,9 +342,9 @@ def check_policies(overrides: dict[str, str], secret_keys: tuple[str, ...]) -> l
     Raises LocalStackError naming each mandatory policy and resource; returns
     the advisory violations.
     """
-    from local_stack import policy_gate
-    from local_stack.planned_cloud import PlannedCloud
-    from local_stack.program_runner import run_program
+    from local_stack.engine import policy_gate
+    from local_stack.engine.planned_cloud import PlannedCloud
+    from local_stack.engine.program_runner import run_program
     from policy import checks
 
     plan = run_program(PlannedCloud(), LOCAL_STACK, overrides=overrides, secret_keys=secret_keys)
@@ -345,8 +356,8 @@ def check_policies(overrides: dict[str, str], secret_keys: tuple[str, ...]) -> l
 
 def destroy(state_dir: Path = DEFAULT_STATE_DIR, progress: Progress = print) -> list[str]:
     """`pulumi destroy` of the running local stack; the emulators keep running (`down` stops them)."""
-    from local_stack.destroy import destroy as destroy_resources
-    from local_stack.local_context import LocalContext
+    from local_stack.account.context import LocalContext
+    from local_stack.engine.destroy import destroy as destroy_resources
 
     found = local_state.read_endpoints(state_dir)
     # Snowflake's services stop with the pipe and the task they serve.

@@ -63,7 +63,7 @@ class _StartError(Exception):
 
 
 def _preflight(stack: str | None, state_dir: Path, console: Console) -> int:
-    from local_stack.program_runner import StackConfigError, stack_config
+    from local_stack.engine.program_runner import StackConfigError, stack_config
     from smoke import preflight
 
     try:

@@ -12,9 +12,9 @@ VIEW = "ENRICHED_EVENTS"
 
 
 def local_target(state_dir: Path, *, timeout: float = 30.0) -> Target:
-    from local_stack import endpoints as local_endpoints
-    from local_stack import state
     from local_stack.errors import LocalStackError
+    from local_stack.services import endpoints as local_endpoints
+    from local_stack.services import state
     from local_stack.snowpipe.load_history import HISTORY_SCHEMA, HISTORY_TABLE
 
     endpoints = state.read_endpoints(state_dir)

@@ -1,7 +1,7 @@
 """`make preflight`: what a real account must have before the first `pulumi up`, each failure with its fix.
 
 The same checks run against a real account (the SNOWFLAKE_* variables `pulumi up` uses) and against the local
-stack's account (local_stack/snowflake_account.py), so tests can break the local account one way at a time.
+stack's account (local_stack/account/snowflake_account.py), so tests can break the local account one way at a time.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from infra.snowpark_transformations import PROCEDURE_RUNTIME, PROCEDURE_SNOWPARK_VERSION
-from local_stack.snowflake_account import ACCOUNT_PRIVILEGES, ACCOUNTADMIN
+from local_stack.account.snowflake_account import ACCOUNT_PRIVILEGES, ACCOUNTADMIN
 
 NS = "ecommerce-analytics"
 SNOWPARK = "snowflake-snowpark-python"
@@ -206,8 +206,8 @@ class LocalAccountProbe:
     def facts(self, role: str, warehouse: str | None) -> AccountFacts:
         from importlib.metadata import version
 
-        from local_stack.snowflake_account import SnowflakeAccount, SnowflakeRefusedError
-        from local_stack.state import ACCOUNT_FILE, read_document
+        from local_stack.account.snowflake_account import SnowflakeAccount, SnowflakeRefusedError
+        from local_stack.services.state import ACCOUNT_FILE, read_document
 
         saved = read_document(self.state_dir, ACCOUNT_FILE)
         account = SnowflakeAccount.from_json(saved["account"]) if saved else SnowflakeAccount()

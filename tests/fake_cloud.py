@@ -1,4 +1,4 @@
-"""The tests' made-up AWS + Snowflake: the planned cloud (local_stack/planned_cloud.py) with fixed answers.
+"""The tests' made-up AWS + Snowflake: the planned cloud (local_stack/engine/planned_cloud.py) with fixed answers.
 
 Fixed account, integration users and external ids, so tests can compare the
 graph with literals; the IAM wait is answered at once (a made-up IAM has
@@ -9,8 +9,8 @@ supersetUrl (tests point it at tests/fake_superset.py).
 from __future__ import annotations
 
 from infra.wire_format import reveal
-from local_stack import dynamic_resources
-from local_stack.planned_cloud import PlannedCloud
+from local_stack.account import dynamic_resources
+from local_stack.engine.planned_cloud import PlannedCloud
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"

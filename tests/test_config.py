@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
 from infra.config import ConfigError, bucket_name_problem, events_prefix_problem, rsa_public_key_body
-from local_stack.dynamic_resources import reveal
-from local_stack.program_runner import PROJECT_DIR, ProgramRun, run_program
+from local_stack.account.dynamic_resources import reveal
+from local_stack.engine.program_runner import PROJECT_DIR, ProgramRun, run_program
 from tests.fake_cloud import FakeCloud
 
 NS = "ecommerce-analytics"

@@ -11,8 +11,8 @@ import logging
 
 import pytest
 
-from local_stack.dynamic_resources import reveal
-from local_stack.program_runner import ProgramRun, run_program
+from local_stack.account.dynamic_resources import reveal
+from local_stack.engine.program_runner import ProgramRun, run_program
 from local_stack.stack import throwaway_key_pair
 from tests.fake_cloud import SUPERSET_IMPORT, FakeCloud
 from tests.fake_superset import FakeSuperset, serving

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from infra.external_id import _ExternalIdProvider
 from infra.iam_propagation import _IamPropagationProvider
-from local_stack.dynamic_resources import reveal
+from local_stack.account.dynamic_resources import reveal
 from tests.test_program_graph import INTEGRATION, dev_stack
 
 ROLE = "arn:aws:iam::123456789012:role/poc-snowflake-s3"

@@ -12,8 +12,8 @@ from functools import cache
 
 import pytest
 
-from local_stack.dynamic_resources import reveal
-from local_stack.program_runner import ProgramRun, run_program
+from local_stack.account.dynamic_resources import reveal
+from local_stack.engine.program_runner import ProgramRun, run_program
 from tests.fake_cloud import ACCOUNT_ID, SNOWFLAKE_SNS_EXTERNAL_ID, SNOWFLAKE_SNS_USER_ARN, FakeCloud
 from tests.test_program_graph import dev_stack
 

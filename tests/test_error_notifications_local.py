@@ -15,9 +15,9 @@ import json
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local_stack import aws_handlers, snowflake_handlers
+from local_stack.account import aws_handlers, snowflake_handlers
+from local_stack.account.context import LocalContext
 from local_stack.errors import LocalDeployError
-from local_stack.local_context import LocalContext
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Typed local state (local_stack/state.py): what a reader gets from the files, and how a bad file is refused.
+"""Typed local state (local_stack/services/state.py): what a reader gets from the files, and how a bad file is refused.
 
 Broken on purpose while writing: dropping the `_matches` check let `"port": "39851"` through as a
 string (test_mistyped_field_is_named failed); ignoring unknown keys made test_stale_file_is_refused pass
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import state
 from local_stack.errors import LocalStackError
+from local_stack.services import state
 
 README_EXAMPLE = {
     "s3_endpoint_url": "http://127.0.0.1:41235",

@@ -9,8 +9,8 @@ import sqlglot
 from sqlglot import exp
 
 from infra import pipe_health
-from local_stack.dynamic_resources import reveal
-from local_stack.program_runner import run_program
+from local_stack.account.dynamic_resources import reveal
+from local_stack.engine.program_runner import run_program
 from local_stack.snowpipe import load_history
 from tests.fake_cloud import FakeCloud
 

@@ -1,4 +1,4 @@
-"""The local SYSTEM$PIPE_STATUS's name resolution and worker detection (local_stack/pipe_status.py), no servers.
+"""The local SYSTEM$PIPE_STATUS's name resolution and worker detection (snowpipe/pipe_status.py), no servers.
 
 Broken on purpose while writing: without the /proc cmdline check, test_a_recycled_pid_is_not_a_worker
 failed (this test process's own PID counted as a running worker).
@@ -14,7 +14,7 @@ import sys
 import pytest
 import snowflake.connector.errors
 
-from local_stack import pipe_status
+from local_stack.snowpipe import pipe_status
 
 PIPE = {
     "name": "ECOMMERCE_EVENTS_PIPE", "database": "ECOMMERCE_POC", "schema": "ANALYTICS",

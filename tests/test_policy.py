@@ -27,8 +27,8 @@ import infra.config
 import infra.snowflake_access
 import infra.snowflake_provider
 import infra.sql_source
-from local_stack import policy_gate
-from local_stack.program_runner import PROJECT_DIR, ProgramRun, run_program
+from local_stack.engine import policy_gate
+from local_stack.engine.program_runner import PROJECT_DIR, ProgramRun, run_program
 from local_stack.stack import throwaway_key_pair
 from policy import checks
 from tests.fake_cloud import FakeCloud

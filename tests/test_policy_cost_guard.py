@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from infra.wire_format import reveal
-from local_stack.program_runner import run_program
+from local_stack.engine.program_runner import run_program
 from tests.fake_cloud import FakeCloud
 from tests.test_config import evaluate_with
 from tests.test_program_graph import dev_stack

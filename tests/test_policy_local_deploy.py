@@ -11,7 +11,7 @@ import pytest
 
 import infra.snowflake_access
 from local_stack import stack
-from local_stack.processes import LocalStackError
+from local_stack.errors import LocalStackError
 
 
 def test_local_deploy_refuses_a_policy_violation_before_touching_the_emulators(tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from infra.wire_format import reveal
-from local_stack.program_runner import ProgramRun
+from local_stack.engine.program_runner import ProgramRun
 from policy import checks, pack
 from tests.test_program_graph import dev_stack
 

@@ -21,7 +21,7 @@ import grpc
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from local_stack.program_runner import PROJECT_DIR
+from local_stack.engine.program_runner import PROJECT_DIR
 from policy import checks
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.program_runner import stack_config
-from local_stack.snowflake_account import SnowflakeAccount
-from local_stack.state import ACCOUNT_FILE, write_document
+from local_stack.account.snowflake_account import SnowflakeAccount
+from local_stack.engine.program_runner import stack_config
+from local_stack.services.state import ACCOUNT_FILE, write_document
 from smoke import preflight
 
 NS = "ecommerce-analytics"

@@ -1,4 +1,4 @@
-"""Starting, waiting for and stopping the local stack's processes (local_stack/processes.py), on real children."""
+"""Starting, waiting for and stopping the local stack's processes (services/processes.py), on real children."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from local_stack import processes
-from local_stack.processes import LocalStackError
+from local_stack.errors import LocalStackError
+from local_stack.services import processes
 
 # Ignores SIGTERM, says so in its log once the handler is installed, then waits to be killed.
 STUBBORN = (

@@ -16,8 +16,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from local_stack.dynamic_resources import reveal
-from local_stack.program_runner import ProgramRun, run_program
+from local_stack.account.dynamic_resources import reveal
+from local_stack.engine.program_runner import ProgramRun, run_program
 from tests.fake_cloud import ACCOUNT_ID, SNOWFLAKE_IAM_USER_ARN, FakeCloud
 
 BUCKET = "aws:s3/bucket:Bucket"

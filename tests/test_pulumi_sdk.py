@@ -1,12 +1,12 @@
-"""The local engine's adapter (local_stack/pulumi_sdk.py) against the pinned Pulumi SDK: each internal it uses."""
+"""The local engine's adapter (local_stack/engine/pulumi_sdk.py) against the pinned Pulumi SDK."""
 
 from __future__ import annotations
 
 import pulumi
 import pytest
 
-from local_stack import pulumi_sdk
-from local_stack.program_runner import RecordingMonitor
+from local_stack.engine import pulumi_sdk
+from local_stack.engine.program_runner import RecordingMonitor
 
 
 class Thing(pulumi.CustomResource):

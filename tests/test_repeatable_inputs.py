@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pulumi
 
-from local_stack.local_cloud import canonical
-from local_stack.program_runner import run_program
+from local_stack.engine.program_runner import run_program
+from local_stack.engine.target import canonical
 from local_stack.stack import throwaway_key_pair
 from tests.fake_cloud import FakeCloud
 from tests.fake_superset import FakeSuperset, serving

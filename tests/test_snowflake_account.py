@@ -1,7 +1,7 @@
 """The rules of a real Snowflake account that the strict local target enforces (no emulator needed).
 
 Each case is a refusal a real account gives, with the source in
-local_stack/snowflake_account.py. The handlers are called directly: every
+local_stack/account/snowflake_account.py. The handlers are called directly: every
 check below fails before the handler would touch fakesnow (a context with an
 unreachable port proves it).
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from infra.sql_source import fold
-from local_stack import snowflake_handlers
-from local_stack.local_context import LocalContext
-from local_stack.snowflake_account import (
+from local_stack.account import snowflake_handlers
+from local_stack.account.context import LocalContext
+from local_stack.account.snowflake_account import (
     SnowflakeAccount,
     SnowflakeRefusedError,
     needs_warehouse,

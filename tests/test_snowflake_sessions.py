@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pulumi_snowflake
 
-from local_stack.dynamic_resources import reveal
-from local_stack.program_runner import ProgramRun, Registration, run_program
-from local_stack.pulumi_sdk import Unknown
+from local_stack.account.dynamic_resources import reveal
+from local_stack.engine.program_runner import ProgramRun, Registration, run_program
+from local_stack.engine.pulumi_sdk import Unknown
 from tests.fake_cloud import FakeCloud
 from tests.test_program_graph import dev_stack
 

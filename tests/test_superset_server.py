@@ -1,4 +1,4 @@
-"""The local Superset's per-stack home (local_stack/superset_server.py): a fresh copy of the bootstrapped template."""
+"""The local Superset's per-stack home (emulators/superset_server.py): a fresh copy of the template."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import superset_server
+from local_stack.emulators import superset_server
 
 
 @pytest.fixture

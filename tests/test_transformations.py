@@ -24,9 +24,9 @@ from snowflake.snowpark import Session
 from snowflake.snowpark import functions as fn
 
 from infra import sql_source
-from local_stack.task_runner import run_task_once
-from local_stack.task_runner_spec import TaskSpec
-from local_stack.task_runner_stream import EmulatedStream
+from local_stack.tasks.runner import run_task_once
+from local_stack.tasks.spec import TaskSpec
+from local_stack.tasks.stream import EmulatedStream
 from tests.transformations_fixture import (
     DATABASE,
     Event,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.dynamic_resources import reveal
-from local_stack.program_runner import ProgramRun
+from local_stack.account.dynamic_resources import reveal
+from local_stack.engine.program_runner import ProgramRun
 from tests.test_program_graph import dev_stack
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import snowflake_handlers
+from local_stack.account import snowflake_handlers
+from local_stack.account.context import LocalContext
 from local_stack.errors import LocalDeployError
-from local_stack.local_context import LocalContext
-from local_stack.task_runner_spec import PROCEDURE, STREAM, WAREHOUSE
+from local_stack.tasks.spec import PROCEDURE, STREAM, WAREHOUSE
 
 TASK_INPUTS = {
     "database": "DB",

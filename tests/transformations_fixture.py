@@ -21,8 +21,8 @@ from typing import Any
 from snowflake.snowpark import Session
 
 from infra import sql_source
-from local_stack import processes
-from local_stack.endpoints import connect_local_snowflake
+from local_stack.services import processes
+from local_stack.services.endpoints import connect_local_snowflake
 from transformations.refresh import Tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,11 +56,11 @@ class Event:
 
 @contextmanager
 def fakesnow_server() -> Iterator[int]:
-    """The local stack's Snowflake (fakesnow + local_stack.fakesnow_compat) on a free port, as `make local-up`
+    """The local stack's Snowflake (fakesnow + local_stack.emulators.fakesnow_compat) on a free port, as `make local-up`
     starts it (processes.start), in a throwaway state dir."""
     port = processes.free_port()
     with tempfile.TemporaryDirectory() as state_dir:
-        command = [sys.executable, "-m", "local_stack.snowflake_server", "--port", str(port)]
+        command = [sys.executable, "-m", "local_stack.emulators.snowflake_server", "--port", str(port)]
         server = processes.start(Path(state_dir), "fakesnow", command, port)
         try:
             processes.wait_ready(server, lambda: not processes.port_is_free(port), timeout=30)

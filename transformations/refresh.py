@@ -5,7 +5,7 @@ instead of adding the new rows' counts is what makes a refresh idempotent:
 running it twice over the same new rows, or over rows that arrive late or out
 of order, leaves the same result as one run over everything. The caller owns
 the transaction: the merges and the consumption of the new rows commit
-together (procedure.py in Snowflake, local_stack/task_runner.py locally).
+together (procedure.py in Snowflake, local_stack/tasks/runner.py locally).
 """
 
 from __future__ import annotations

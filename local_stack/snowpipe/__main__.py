@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from local_stack import processes
 from local_stack.errors import LocalStackError
+from local_stack.services import processes
 from local_stack.snowpipe.worker import run
 
 log = logging.getLogger("local_stack.snowpipe")

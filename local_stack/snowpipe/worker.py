@@ -22,7 +22,8 @@ from urllib.parse import unquote_plus
 import duckdb
 import orjson
 
-from local_stack import endpoints as local_endpoints
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services.state import Endpoints, read_endpoints
 from local_stack.snowpipe import error_notifications
 from local_stack.snowpipe.copy_plan import TargetColumn, metadata_record, parse_copy, parse_copy_target
 from local_stack.snowpipe.load_history import (
@@ -39,7 +40,6 @@ from local_stack.snowpipe.load_history import (
 from local_stack.snowpipe.pipes import PipeSpec, read_pipes
 from local_stack.snowpipe.quick_check import quick_verdict, quick_verdicts
 from local_stack.snowpipe.record_checks import CastError, FileVerdict, RecordError, decode_file, validate_records
-from local_stack.state import Endpoints, read_endpoints
 
 log = logging.getLogger(__name__)
 
@@ -538,7 +538,7 @@ def _single_worker(state_dir: Path) -> Iterator[None]:
     # The in-memory history assumes it is the only writer for these pipes.
     lock_path = state_dir / "snowpipe.lock"
     # Opened without truncating: a refused second worker must not erase the PID
-    # of the one holding the lock (SYSTEM$PIPE_STATUS reads it, local_stack/pipe_status.py).
+    # of the one holding the lock (SYSTEM$PIPE_STATUS reads it, local_stack/snowpipe/pipe_status.py).
     with open(lock_path, "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from local_stack import stack
-from local_stack import state as local_state
-from local_stack.deploy_state import DeployState
-from local_stack.snowflake_account import SnowflakeAccount
+from local_stack.account.snowflake_account import SnowflakeAccount
+from local_stack.services import state as local_state
+from local_stack.services.checkpoint import DeployState
 
 
 class Emulators:

@@ -26,10 +26,12 @@ from urllib.parse import urlparse
 
 import requests
 
-from local_stack import endpoints as local_endpoints
-from local_stack import processes, producer, superset_server
+from local_stack import producer
 from local_stack import stack as lifecycle
-from local_stack.state import Endpoints
+from local_stack.emulators import superset_server
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services import processes
+from local_stack.services.state import Endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "ECOMMERCE_POC"
@@ -173,7 +175,7 @@ def _load_seed_events(endpoints: Endpoints) -> None:
                   Body=producer.ndjson_gz(events))  # fmt: skip
     loaded = f"SELECT COUNT(*) FROM {DATABASE}.{SCHEMA}.ECOMMERCE_EVENTS"
     # One file is one load, which one task run consumes in one transaction
-    # (local_stack/task_runner_stream.py): the first SESSION_FUNNEL row means
+    # (local_stack/tasks/stream.py): the first SESSION_FUNNEL row means
     # the transformation has taken in every seed event. Without this wait the
     # dashboard can be opened between the pipe's load and the task's run.
     transformed = f"SELECT COUNT(*) FROM {DATABASE}.{SCHEMA}.SESSION_FUNNEL"

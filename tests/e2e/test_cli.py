@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import endpoints as local_endpoints
-from local_stack import processes, producer, stack
+from local_stack import producer, stack
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services import processes
 
 pytestmark = pytest.mark.e2e
 

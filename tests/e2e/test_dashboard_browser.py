@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from local_stack import superset_server
+from local_stack.emulators import superset_server
 from tests.e2e import expected_conversion as expected
 from tests.e2e.superset_stack import ROOT, SupersetStack
 

@@ -8,10 +8,10 @@ import pytest
 from infra import event_tables
 from infra.analytics_database import AnalyticsDatabase
 from local_stack import stack
-from local_stack import state as local_state
-from local_stack.deploy_state import DeployState
+from local_stack.account.snowflake_account import ACCOUNTADMIN
 from local_stack.errors import LocalDeployError
-from local_stack.snowflake_account import ACCOUNTADMIN
+from local_stack.services import state as local_state
+from local_stack.services.checkpoint import DeployState
 from tests.e2e.strict_target import edit_account, snowflake_resources
 
 pytestmark = pytest.mark.e2e
@@ -116,7 +116,7 @@ def test_the_least_privileged_role_deploys_and_destroys(emulators):
 
 
 def stack_account(emulators):
-    from local_stack.local_cloud import restore_context
+    from local_stack.engine.target import restore_context
 
     context = stack._deploy_context(emulators.state_dir, emulators.s3_endpoint, emulators.snowflake_port)
     restore_context(context)

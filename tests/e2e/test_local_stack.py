@@ -13,14 +13,14 @@ import pytest
 import snowflake.connector
 
 from infra.reference_data import SEED_FILES
-from local_stack import endpoints as local_endpoints
-from local_stack import processes, stack
-from local_stack import state as local_state
-from local_stack.errors import LocalDeployError
-from local_stack.local_cloud import LocalCloud
-from local_stack.local_context import LocalContext
-from local_stack.processes import LocalStackError
-from local_stack.program_runner import run_program
+from local_stack import stack
+from local_stack.account.context import LocalContext
+from local_stack.engine.program_runner import run_program
+from local_stack.engine.target import LocalCloud
+from local_stack.errors import LocalDeployError, LocalStackError
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services import processes
+from local_stack.services import state as local_state
 from tests.fake_cloud import FakeCloud
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from local_stack import endpoints as local_endpoints
+from local_stack.services import endpoints as local_endpoints
 from tests.e2e.superset_stack import SupersetStack
 
 pytestmark = pytest.mark.e2e

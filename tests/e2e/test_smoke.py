@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import endpoints as local_endpoints
-from local_stack import processes, stack
-from local_stack import state as local_state
+from local_stack import stack
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services import processes
+from local_stack.services import state as local_state
 from smoke import checks
 from smoke.canary import Canary, make_canary
 from smoke.local_target import local_target

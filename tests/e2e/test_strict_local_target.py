@@ -2,7 +2,7 @@
 a failed up, destroy.
 
 These run the real program on moto + fakesnow with the rules of a real
-account on (local_stack/snowflake_account.py). The first two tests deploy
+account on (local_stack/account/snowflake_account.py). The first two tests deploy
 the provider wiring this project had before (one provider whose default
 warehouse is the POC warehouse) and show the local target refusing it the way
 a real account does.
@@ -18,12 +18,13 @@ import pulumi_snowflake as snowflake
 import pytest
 
 import infra.snowflake_provider
-from local_stack import drift, local_cloud, stack
-from local_stack import endpoints as local_endpoints
-from local_stack import state as local_state
-from local_stack.deploy_state import DeployState
-from local_stack.destroy import LocalDestroyError
+from local_stack import stack
+from local_stack.engine import drift, target
+from local_stack.engine.destroy import LocalDestroyError
 from local_stack.errors import LocalDeployError, LocalStackError
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services import state as local_state
+from local_stack.services.checkpoint import DeployState
 from tests.e2e.conftest import start_worker, stop_process, wait_until
 from tests.e2e.strict_target import Emulators, edit_account, snowflake_resources
 
@@ -105,7 +106,7 @@ def test_a_second_up_changes_nothing_and_reads_back_as_declared(emulators):
     changed = {
         urn: (first.declared[urn], second.declared.get(urn))
         for urn in first.declared
-        if local_cloud.canonical(first.declared[urn]) != local_cloud.canonical(second.declared.get(urn))
+        if target.canonical(first.declared[urn]) != target.canonical(second.declared.get(urn))
     }
     assert changed == {}, f"declared inputs differ between two runs (timestamps, random values, ordering?): {changed}"
     assert len(second.unchanged) == len([u for u in first.declared if "pulumi:providers" not in u])
@@ -119,7 +120,7 @@ def test_an_up_after_a_failed_up_creates_only_what_is_missing(emulators, monkeyp
     def fail(*_args):
         raise RuntimeError("injected: the pipe's create failed")
 
-    monkeypatch.setitem(local_cloud.HANDLERS, "snowflake:index/pipe:Pipe", fail)
+    monkeypatch.setitem(target.HANDLERS, "snowflake:index/pipe:Pipe", fail)
     with pytest.raises(LocalDeployError, match=r"injected"):
         emulators.deploy()
     made_before = set(DeployState.load(emulators.state_dir).resources)

@@ -15,8 +15,9 @@ import pytest
 
 from infra import sql_source
 from infra.superset_import import SupersetImportProvider
-from local_stack import endpoints as local_endpoints
-from local_stack import processes, producer
+from local_stack import producer
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services import processes
 from tests.e2e.superset_stack import SupersetStack, import_props
 
 pytestmark = pytest.mark.e2e

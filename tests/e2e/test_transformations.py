@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from local_stack import endpoints as local_endpoints
 from local_stack import producer
+from local_stack.services import endpoints as local_endpoints
 from tests.e2e import expected_conversion as expected
 from tests.e2e.conftest import wait_until
 from tests.e2e.superset_stack import SupersetStack

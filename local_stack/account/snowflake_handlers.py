@@ -25,21 +25,21 @@ import re
 import secrets
 from fnmatch import fnmatchcase
 
-from local_stack.deploy_state import StateResource
-from local_stack.dynamic_resources import reveal
-from local_stack.errors import LocalDeployError
-from local_stack.local_context import Deleter, Handler, LocalContext, Outputs
-from local_stack.snowflake_account import (
+from local_stack.account.context import Deleter, Handler, LocalContext, Outputs
+from local_stack.account.dynamic_resources import reveal
+from local_stack.account.snowflake_account import (
     PYTHON_PROCEDURE_NEEDS_WAREHOUSE,
     SnowflakeRefusedError,
     needs_warehouse,
     split_qualified,
     tables_named,
 )
+from local_stack.errors import LocalDeployError
+from local_stack.services.checkpoint import StateResource
+from local_stack.services.state import Pipe
 from local_stack.snowpipe import load_history
 from local_stack.snowpipe.copy_plan import CopyPlanError, copy_references
-from local_stack.state import Pipe
-from local_stack.task_runner_spec import PROCEDURE, STREAM, TASK, TaskSpecError, parse_call, stream_of_condition
+from local_stack.tasks.spec import PROCEDURE, STREAM, TASK, TaskSpecError, parse_call, stream_of_condition
 
 WAREHOUSE = "snowflake:index/warehouse:Warehouse"
 ACCOUNT_ROLE = "snowflake:index/accountRole:AccountRole"

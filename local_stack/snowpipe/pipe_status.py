@@ -22,7 +22,7 @@ every value from what the local stack really is:
   worker's load history (local_stack/snowpipe/load_history.py).
 
 Local emulation only; the fakesnow server calls `pipe_status` through
-local_stack/fakesnow_compat.py.
+local_stack/emulators/fakesnow_compat.py.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from typing import Any
 
 import snowflake.connector.errors
 
-from local_stack import endpoints as local_endpoints
-from local_stack import processes, state
 from local_stack.errors import LocalStackError
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services import processes, state
 
 RUNNING = "RUNNING"
 PAUSED = "PAUSED"

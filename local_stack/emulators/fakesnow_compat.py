@@ -65,13 +65,13 @@ _ANONYMOUS_FUNCTIONS: dict[str, Callable[[Any], str]] = {
 
 # SYSTEM$PIPE_STATUS('<pipe>'): answered from the local stack's real state
 # (worker process, the pipe's queue, the load history), see
-# local_stack/pipe_status.py. Needs the stack's state dir, given to install().
+# local_stack/snowpipe/pipe_status.py. Needs the stack's state dir, given to install().
 PIPE_STATUS = "SYSTEM$PIPE_STATUS"
 _state_dir: Path | None = None
 
 
 def _pipe_status(expression: exp.Anonymous, conn: Any) -> exp.Expression:
-    from local_stack.pipe_status import pipe_status_json
+    from local_stack.snowpipe.pipe_status import pipe_status_json
 
     argument = expression.expressions[0] if len(expression.expressions) == 1 else None
     if not isinstance(argument, exp.Literal) or not argument.is_string:

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local_stack import endpoints as local_endpoints
-from local_stack import state as local_state
-from local_stack.deploy_state import DeployState, StateResource
-from local_stack.dynamic_resources import reveal
-from local_stack.snowflake_account import split_qualified
+from local_stack.account.dynamic_resources import reveal
+from local_stack.account.snowflake_account import split_qualified
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services import state as local_state
+from local_stack.services.checkpoint import DeployState, StateResource
 
 TABLE = "snowflake:index/table:Table"
 PIPE = "snowflake:index/pipe:Pipe"

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local_stack.state import DEPLOY_STATE_FILE as STATE_FILE
+from local_stack.services.state import DEPLOY_STATE_FILE as STATE_FILE
 
 
 @dataclass

@@ -24,13 +24,14 @@ from typing import Any
 
 import pulumi
 
-from local_stack import aws_handlers, dynamic_resources, pulumi_sdk, snowflake_handlers
-from local_stack import state as local_state
-from local_stack.deploy_state import DeployState, StateResource
+from local_stack.account import aws_handlers, dynamic_resources, snowflake_handlers
+from local_stack.account.context import Handler, LocalContext, Outputs
+from local_stack.account.snowflake_account import SnowflakeAccount
+from local_stack.engine import pulumi_sdk
+from local_stack.engine.program_runner import RecordingMonitor, Registration
 from local_stack.errors import LocalDeployError
-from local_stack.local_context import Handler, LocalContext, Outputs
-from local_stack.program_runner import RecordingMonitor, Registration
-from local_stack.snowflake_account import SnowflakeAccount
+from local_stack.services import state as local_state
+from local_stack.services.checkpoint import DeployState, StateResource
 
 SNOWFLAKE_PROVIDER = "pulumi:providers:snowflake"
 
@@ -82,7 +83,7 @@ class LocalCloud(pulumi.runtime.Mocks):
         if handler is None:
             raise LocalDeployError(
                 f"{args.typ} '{args.name}': the local deploy has no handler for this resource type; "
-                "add one to local_stack/aws_handlers.py or snowflake_handlers.py"
+                "add one to local_stack/account/aws_handlers.py or snowflake_handlers.py"
             )
         provider_id = args.provider.rsplit("::", 1)[-1] if args.provider else ""
         if args.typ.startswith("snowflake:") and provider_id not in self.sessions:

@@ -1,4 +1,4 @@
-"""`python -m local_stack.task_runner --state-dir .local`: the local stack's Snowflake tasks, on their schedule.
+"""`python -m local_stack.tasks --state-dir .local`: the local stack's Snowflake tasks, on their schedule.
 
 For every started task the deploy recorded (snowflake_handlers.task), each
 interval: evaluate its WHEN (SYSTEM$STREAM_HAS_DATA on the emulated stream)
@@ -25,18 +25,18 @@ from typing import Annotated
 import typer
 from snowflake.snowpark import Session
 
-from local_stack import endpoints as local_endpoints
-from local_stack import processes
-from local_stack import state as local_state
 from local_stack.errors import LocalStackError
-from local_stack.state import Endpoints
-from local_stack.task_runner_spec import READY_LINE, TaskSpec, TaskSpecError, read_tasks
-from local_stack.task_runner_stream import EmulatedStream
+from local_stack.services import endpoints as local_endpoints
+from local_stack.services import processes
+from local_stack.services import state as local_state
+from local_stack.services.state import Endpoints
+from local_stack.tasks.spec import READY_LINE, TaskSpec, TaskSpecError, read_tasks
+from local_stack.tasks.stream import EmulatedStream
 from transformations import bundle
 from transformations.procedure import refresh_in_transaction
 from transformations.refresh import RefreshResult, Tables
 
-log = logging.getLogger("local_stack.task_runner")
+log = logging.getLogger("local_stack.tasks")
 
 
 def snowpark_session(endpoints: Endpoints) -> Session:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pulumi
 
-from local_stack import dynamic_resources
+from local_stack.account import dynamic_resources
 
 BUCKET = "aws:s3/bucket:Bucket"
 # Python dynamic resources without a module of their own register as this;

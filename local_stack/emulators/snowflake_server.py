@@ -1,6 +1,6 @@
 """The local Snowflake: a fakesnow server with our compatibility shims installed.
 
-`python -m local_stack.snowflake_server --port P` serves the Snowflake wire
+`python -m local_stack.emulators.snowflake_server --port P` serves the Snowflake wire
 protocol on 127.0.0.1:P until SIGTERM/SIGINT. All sessions (deploy, Snowpipe
 worker, Superset) share one in-memory DuckDB that lives as long as the
 process: every `make local-up` starts from empty databases, which fakesnow
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import fakesnow
 
-from local_stack import fakesnow_compat
+from local_stack.emulators import fakesnow_compat
 
 
 def main() -> None:

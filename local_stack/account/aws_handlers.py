@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import secrets
 
-from local_stack.deploy_state import StateResource
+from local_stack.account.context import Deleter, Handler, LocalContext, Outputs
 from local_stack.errors import LocalDeployError
-from local_stack.local_context import Deleter, Handler, LocalContext, Outputs
+from local_stack.services.checkpoint import StateResource
 
 
 def bucket(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:

@@ -24,12 +24,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_stack import dynamic_resources, pulumi_sdk
-from local_stack.deploy_state import DeployState
-from local_stack.local_cloud import SNOWFLAKE_PROVIDER, LocalCloud, canonical
-from local_stack.local_context import LocalContext
-from local_stack.program_runner import RecordingMonitor, Registration
-from local_stack.pulumi_sdk import Unknown, has_unknown
+from local_stack.account import dynamic_resources
+from local_stack.account.context import LocalContext
+from local_stack.engine import pulumi_sdk
+from local_stack.engine.program_runner import RecordingMonitor, Registration
+from local_stack.engine.pulumi_sdk import Unknown, has_unknown
+from local_stack.engine.target import SNOWFLAKE_PROVIDER, LocalCloud, canonical
+from local_stack.services.checkpoint import DeployState
 
 TABLE = "snowflake:index/table:Table"
 

@@ -22,12 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_stack import aws_handlers, dynamic_resources, snowflake_handlers
-from local_stack.deploy_state import DeployState, StateResource
+from local_stack.account import aws_handlers, dynamic_resources, snowflake_handlers
+from local_stack.account.context import Deleter, LocalContext
+from local_stack.account.snowflake_account import Session
+from local_stack.engine.target import SNOWFLAKE_PROVIDER, handler_token, restore_context, save_context
 from local_stack.errors import LocalDeployError
-from local_stack.local_cloud import SNOWFLAKE_PROVIDER, handler_token, restore_context, save_context
-from local_stack.local_context import Deleter, LocalContext
-from local_stack.snowflake_account import Session
+from local_stack.services.checkpoint import DeployState, StateResource
 
 
 def _delete_dynamic(_ctx: LocalContext, resource: StateResource) -> None:

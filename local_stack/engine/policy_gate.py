@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from infra.wire_format import reveal
-from local_stack.program_runner import ProgramRun, Registration
+from local_stack.engine.program_runner import ProgramRun, Registration
 from policy import checks
 from policy.pack import declared_secret_values
 

@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 
 from local_stack.errors import LocalStackError
-from local_stack.state import SNOWFLAKE_OBJECTS_FILE, read_document
+from local_stack.services.state import SNOWFLAKE_OBJECTS_FILE, read_document
 
 # The local stack runs tasks every few seconds instead of their cloud
 # schedule (a minute) so the demo's dashboard moves; the WHEN condition still

@@ -20,9 +20,9 @@ import pulumi
 import yaml
 
 from infra.wire_format import SECRET_SIG, SECRET_SIG_KEY
-from local_stack import pulumi_sdk
+from local_stack.engine import pulumi_sdk
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 class StackConfigError(ValueError):

@@ -1,4 +1,4 @@
-"""Clients for the running local stack, from its typed endpoints (local_stack/state.py).
+"""Clients for the running local stack, from its typed endpoints (local_stack/services/state.py).
 
 Any AWS key works against moto and any Snowflake user/password against
 fakesnow: the clients here use fixed local ones so nothing from the caller's
@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import boto3
 import snowflake.connector
 
-from local_stack.state import Endpoints
+from local_stack.services.state import Endpoints
 
 
 class AwsEndpoint(Protocol):

@@ -1,4 +1,4 @@
-"""`python -m local_stack.moto_server -H HOST -p PORT`: moto's own server, with two SQS hot spots made cheap.
+"""`python -m local_stack.emulators.moto_server -H HOST -p PORT`: moto's own server, with two SQS hot spots made cheap.
 
 moto 5.2.5's ReceiveMessage costs grow with the queue's depth, so a backlog
 fed on itself (the pipe fell further behind the more it had to do):

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from local_stack import endpoints
-from local_stack.state import Pipe
+from local_stack.services import endpoints
+from local_stack.services.state import Pipe
 
 if TYPE_CHECKING:
-    from local_stack.deploy_state import StateResource
-    from local_stack.snowflake_account import Session, SnowflakeAccount
+    from local_stack.account.snowflake_account import Session, SnowflakeAccount
+    from local_stack.services.checkpoint import StateResource
 
 Outputs = dict[str, Any]
 
@@ -41,7 +41,7 @@ class LocalContext:
 
     def __post_init__(self) -> None:
         if self.account is None:
-            from local_stack.snowflake_account import SnowflakeAccount
+            from local_stack.account.snowflake_account import SnowflakeAccount
 
             self.account = SnowflakeAccount()
 

@@ -1,0 +1,4 @@
+"""Plumbing every local process shares: process control, the state files, endpoints and connections.
+
+Imports only `local_stack.errors`.
+"""

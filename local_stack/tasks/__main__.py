@@ -1,0 +1,3 @@
+from local_stack.tasks.runner import app
+
+app()
