@@ -38,6 +38,7 @@ from infra.snowpark_transformations import (
     SnowparkTransformations,
     SnowparkTransformationsArgs,
 )
+from infra.transformation_compute import TransformationCompute
 
 config = load_config()  # stops here, before any resource, if the stack config is bad
 admin = pulumi.ResourceOptions(providers=[admin_provider(role=config.snowflake_admin_role)])
@@ -117,7 +118,9 @@ refresh_procedure = ConversionProcedure(
 # Result tables are state too: the stream's offset moves on once a refresh commits.
 transformations = SnowparkTransformations(
     "transformations",
-    SnowparkTransformationsArgs(database=database, tables=tables, procedure=refresh_procedure),
+    SnowparkTransformationsArgs(
+        database=database, tables=tables, procedure=refresh_procedure, compute=TransformationCompute.of(config)
+    ),
     opts=pulumi.ResourceOptions.merge(admin, stateful),
 )
 funnel = ConversionFunnel(
