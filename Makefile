@@ -14,7 +14,7 @@ export MOTO_PORT ?= 0
 export SNOWFLAKE_PORT ?= 0
 export SUPERSET_PORT ?= 8088
 
-.PHONY: setup superset-setup browser demo local-up local-status local-destroy local-down smoke test test-fast lint bench clean
+.PHONY: setup superset-setup browser demo local-up local-status local-destroy local-down smoke cost test test-fast lint bench clean
 
 setup: $(VENV_STAMP)
 
@@ -59,6 +59,11 @@ local-down:
 # Prove a stack end to end: the local one, or a real one with STACK=<name> (after `pulumi up`).
 smoke: setup
 	$(PY) -m smoke $(if $(STACK),--stack "$(STACK)")
+
+# What a stack would cost on Snowflake, per consumer, for a usage profile (docs/cost.md):
+# STACK=dev (default) or any Pulumi.<stack>.yaml; PROFILE=poc (default), wall-screen, office-demo.
+cost: setup
+	@$(PY) -m cost --stack "$(or $(STACK),dev)" $(if $(PROFILE),--profile "$(PROFILE)")
 
 test: setup superset-setup browser lint
 	$(PY) -m pytest

@@ -163,6 +163,7 @@ else:
             snowflake_schema=database.schema,
             snowflake_private_key=config.superset.private_key,
             snowflake_private_key_passphrase=config.superset.private_key_passphrase,
+            refresh_seconds=config.dashboard_refresh_seconds,
         ),
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.

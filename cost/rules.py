@@ -40,6 +40,7 @@ MINIMUM_BILLED_SECONDS = 60
 # second" (figures as quoted by a third-party research note; the PDF itself
 # was not reachable here). No 60 s minimum: that rule is the warehouse's.
 SERVERLESS_TASK_COMPUTE_MULTIPLIER = 0.9
+SERVERLESS_TASK_CLOUD_SERVICES_MULTIPLIER = 1.0
 
 # "Snowpipe costs" (user-guide/data-load-snowpipe-billing) and the
 # Consumption Table: 0.0037 credits per GB, text formats (JSON) on their

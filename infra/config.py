@@ -82,6 +82,7 @@ class PocConfig:
     transformation_compute: str  # one of TRANSFORMATION_COMPUTES
     transformation_schedule_minutes: int
     transformation_timeout_seconds: int
+    dashboard_refresh_seconds: int
 
     @property
     def protect_stateful(self) -> bool:
@@ -311,6 +312,7 @@ def load_config() -> PocConfig:
         # USING CRON aside, a task's SCHEDULE is at most 11520 minutes (8 days): CREATE TASK docs.
         transformation_schedule_minutes=read.integer("transformationScheduleMinutes", 1, 11_520),
         transformation_timeout_seconds=read.integer("transformationTimeoutSeconds", 10, 86_400),
+        dashboard_refresh_seconds=read.integer("dashboardRefreshSeconds", 5, 86_400),
     )
     if read.problems:
         raise ConfigError(
