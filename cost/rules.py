@@ -10,7 +10,6 @@ relying on them.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 # "Understanding compute cost" (user-guide/cost-understanding-compute), table
 # "Virtual warehouse credit usage": credits per full hour of a standard
@@ -82,22 +81,6 @@ def credits_per_hour(size: str) -> int:
         return CREDITS_PER_HOUR[size]
     except KeyError:
         raise ValueError(f"unknown warehouse size {size!r}: use one of {', '.join(CREDITS_PER_HOUR)}") from None
-
-
-def warehouse_sessions(busy: Iterable[tuple[float, float]], auto_suspend: float) -> list[tuple[float, float]]:
-    """(resumed, suspended) of a warehouse that runs the (start, end) query intervals `busy`.
-
-    It resumes for the first query and suspends `auto_suspend` seconds after
-    its last query ends, unless another query starts before that.
-    """
-    sessions: list[tuple[float, float]] = []
-    for start, end in sorted(busy):
-        if sessions and start <= sessions[-1][1]:
-            resumed, suspended = sessions[-1]
-            sessions[-1] = (resumed, max(suspended, end + auto_suspend))
-        else:
-            sessions.append((start, end + auto_suspend))
-    return sessions
 
 
 def billed_warehouse_seconds(resumed: float, suspended: float) -> float:

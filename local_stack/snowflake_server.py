@@ -16,7 +16,7 @@ from pathlib import Path
 
 import fakesnow
 
-from local_stack import fakesnow_compat
+from local_stack import credit_meter_server, fakesnow_compat
 
 
 def main() -> None:
@@ -26,6 +26,8 @@ def main() -> None:
     args = parser.parse_args()
 
     fakesnow_compat.install(args.state_dir)
+    if args.state_dir is not None:
+        credit_meter_server.install(args.state_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
