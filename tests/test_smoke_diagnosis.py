@@ -213,3 +213,18 @@ def test_pipe_status_refused_for_a_missing_or_hidden_pipe():
         == f"pipe {PIPE} does not exist, or the role cannot see it: Pipe 'X' does not exist or not authorized."
     )
     assert "OWNERSHIP or MONITOR" in finding.fix
+
+
+def test_a_monitor_suspended_warehouse_is_named_with_the_fix():
+    # The connector's text for Snowflake error 090073 (cost/rules.py cites where it comes from).
+    error = (
+        "090073 (22000): Warehouse 'ECOMMERCE_POC_WH' cannot be resumed because resource monitor "
+        "'ECOMMERCE_POC_WH_MONITOR' has exceeded its quota."
+    )
+    cloud = diagnosis.query_error_finding(error, local=False)
+    assert cloud.cause.startswith("the warehouse is suspended by its resource monitor")
+    assert "pulumi config set ecommerce-analytics:monthlyCreditQuota" in cloud.fix
+    local = diagnosis.query_error_finding(error, local=True)
+    assert "make local-down && make local-up" in local.fix
+    other = diagnosis.query_error_finding("002003 (42S02): Object 'X' does not exist", local=True)
+    assert "resource monitor" not in other.cause
