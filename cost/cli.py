@@ -82,8 +82,9 @@ def print_estimate(stack: StackCost, usage: UsageProfile, month: dt.date) -> mod
         )
     days = len(cost.days)
     if stack.task_serverless:
+        ceiling = model.serverless_ceiling(usage, stack, days)
         console.print(
-            f"serverless task, not under the monitor: at most {model.serverless_ceiling(stack, days):.1f} credits "
+            f"serverless task, not under the monitor: at most {ceiling:.1f} credits "
             f"this month (every run just under its {stack.task_timeout_seconds:g} s timeout on {stack.task_size})"
         )
     console.print(

@@ -149,7 +149,7 @@ def stored_gigabytes(profile: UsageProfile, days: int) -> float:
     return events * profile.stored_bytes_per_event / rules.BYTES_PER_GB
 
 
-def serverless_ceiling(stack: StackCost, days: int) -> float:
+def serverless_ceiling(profile: UsageProfile, stack: StackCost, days: int) -> float:
     """The most a serverless task can cost in `days`: every scheduled run just under its timeout."""
-    runs = days * DAY / (stack.task_schedule_minutes * 60)
+    runs = days * DAY / ((profile.task_schedule_minutes or stack.task_schedule_minutes) * 60)
     return runs * rules.serverless_task_credits(stack.task_timeout_seconds, stack.task_size)

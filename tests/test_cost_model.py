@@ -136,7 +136,9 @@ def test_the_quota_runs_out_on_the_day_the_monitor_count_reaches_it():
 
 def test_the_serverless_ceiling_is_every_run_at_its_timeout():
     # 30 days * 96 runs * 60 s * 0.9 / 3600 = 43.2 credits.
-    assert model.serverless_ceiling(_stack(), days=30) == pytest.approx(43.2)
+    assert model.serverless_ceiling(_profile(), _stack(), days=30) == pytest.approx(43.2)
+    # Every 60 min: 30 * 24 runs * 60 s * 0.9 / 3600 = 10.8.
+    assert model.serverless_ceiling(_profile(task_schedule_minutes=60), _stack(), days=30) == pytest.approx(10.8)
 
 
 def test_the_shipped_profiles_load_and_a_bad_value_names_its_field(tmp_path):
