@@ -17,6 +17,7 @@ import pulumi
 from infra.analytics_database import AnalyticsDatabase, AnalyticsDatabaseArgs
 from infra.config import load_config
 from infra.cost_guard import CostGuard, CostGuardArgs
+from infra.credit_estimate import CreditEstimate, CreditEstimateArgs
 from infra.dashboard_access import DashboardAccess, DashboardAccessArgs
 from infra.dashboards import SupersetDashboards, SupersetDashboardsArgs
 from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
@@ -140,6 +141,12 @@ health = PipeHealth(
     PipeHealthArgs(database=database.database, schema=database.schema, loads_after=[database, tables]),
     opts=on_warehouse,
 )
+# Read by the dashboard's cost chart; the local credit meter fills it (docs/cost.md).
+credit_estimate = CreditEstimate(
+    "credit-estimate",
+    CreditEstimateArgs(database=database, role_name=dashboard_access.role_name),
+    opts=pulumi.ResourceOptions.merge(admin, stateful),
+)
 health_reader = PipeHealthReader(
     "pipe-health-reader", PipeHealthReaderArgs(view=health, role_name=dashboard_access.role_name), opts=admin
 )
@@ -168,7 +175,7 @@ else:
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
         opts=pulumi.ResourceOptions(
-            depends_on=[enriched, dashboard_access, funnel, conversion_reader, health, health_reader]
+            depends_on=[enriched, dashboard_access, funnel, conversion_reader, health, health_reader, credit_estimate]
         ),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)

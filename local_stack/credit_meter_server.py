@@ -13,18 +13,27 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from infra.sql_source import pipe_target_table, tables
+from local_stack import credit_report
+from local_stack import state as local_state
 from local_stack.credit_meter import CreditMeter, MeterSettings, write_state
+from local_stack.errors import LocalStackError
 
+log = logging.getLogger("local_stack.credit_meter")
 LOGIN_ROUTE = "/session/v1/login-request"
 USER_ATTRIBUTE = "_ecommerce_login_name"
 RECORDS_FILE = "snowflake_objects.json"
 # The state file is rewritten at most this often, and at once when the monitor suspends.
 WRITE_EVERY_SECONDS = 1.0
+# The dashboard's CREDIT_ESTIMATE table (sql/credit_estimate.sql) is rewritten at most this often.
+ESTIMATE_EVERY_SECONDS = 5.0
+(ESTIMATE_TABLE,) = tables("credit_estimate.sql")
 
 
 class _DeployedSettings:
@@ -55,15 +64,21 @@ def install(state_dir: Path) -> CreditMeter:
     state_dir = Path(state_dir).resolve()
     meter = CreditMeter(_DeployedSettings(state_dir))
     lock = threading.Lock()
-    written = [0.0]
+    written = [0.0, 0.0]  # the state file, the estimate table
 
-    def record(user: str, statement: str, start: float, end: float) -> None:
+    def record(duck: Any, user: str, statement: str, start: float, end: float) -> None:
         with lock:
             was_suspended = meter.suspended_at is not None
             meter.after(user, statement, start, end)
             if end - written[0] >= WRITE_EVERY_SECONDS or (meter.suspended_at is not None) != was_suspended:
                 write_state(state_dir, meter.state())
                 written[0] = end
+            if end - written[1] >= ESTIMATE_EVERY_SECONDS:
+                written[1] = end
+                try:
+                    _write_estimate(duck, state_dir, end)
+                except Exception:  # logged: the chart goes stale, the client's own statement must not fail
+                    log.exception("could not write the credit estimate table")
 
     original_execute = FakeSnowflakeCursor.execute
 
@@ -75,7 +90,7 @@ def install(state_dir: Path) -> CreditMeter:
         try:
             return original_execute(self, command, *args, **kwargs)
         finally:
-            record(user, command, start, time.time())
+            record(self._conn._duck_conn, user, command, start, time.time())
 
     login = next(r for r in fakesnow.server.app.router.routes if getattr(r, "path", None) == LOGIN_ROUTE)
     original_login = login.endpoint
@@ -96,3 +111,33 @@ def install(state_dir: Path) -> CreditMeter:
     FakeSnowflakeCursor.execute = execute
     write_state(state_dir, meter.state())
     return meter
+
+
+def _write_estimate(duck: Any, state_dir: Path, now: float) -> None:
+    """Replaces CREDIT_ESTIMATE's rows with the report now, once the deploy has created the table."""
+    try:
+        endpoints = local_state.read_endpoints(state_dir)
+    except LocalStackError:
+        return  # not deployed yet: endpoints.json is written after the deploy
+    sf = endpoints.snowflake
+    with duck.cursor() as cursor:
+        found = cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE upper(table_catalog) = ? AND upper(table_schema) = ? AND upper(table_name) = ?",
+            (sf.database.upper(), sf.schema.upper(), ESTIMATE_TABLE),
+        ).fetchone()[0]
+        if not found:
+            return  # destroyed, or not created yet
+        loaded = credit_report.loaded_json_bytes(cursor, f"{sf.database}.{sf.schema}.{pipe_target_table()}")
+        report = credit_report.credit_report(state_dir, now, loaded)
+        if report is None:
+            return
+        table = f"{sf.database}.{sf.schema}.{ESTIMATE_TABLE}"
+        cursor.execute("BEGIN TRANSACTION")
+        cursor.execute(f"DELETE FROM {table}")
+        for row in report.consumers:
+            cursor.execute(
+                f"INSERT INTO {table} VALUES (?, ?, ?, to_timestamp(?)::TIMESTAMP)",
+                (row.consumer, row.credits, row.per_month, now),
+            )
+        cursor.execute("COMMIT")
