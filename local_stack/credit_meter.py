@@ -49,6 +49,7 @@ from sqlglot import exp
 
 from cost import rules
 from cost.billing import WarehouseMeter, WarehouseQuery
+from cost.model import DASHBOARDS, SNOWPIPE, TRANSFORMATION
 from local_stack.snowflake_account import needs_warehouse, tables_named
 
 METER_FILE = "credit_meter.json"
@@ -58,9 +59,6 @@ WAREHOUSE_TYPE = "snowflake:index/warehouse:Warehouse"
 MONITOR_TYPE = "snowflake:index/resourceMonitor:ResourceMonitor"
 TASK_TYPE = "snowflake:index/task:Task"
 
-DASHBOARDS = "dashboards"
-TRANSFORMATION = "transformation"
-SNOWPIPE = "Snowpipe"
 # Users the local processes log in as (local_stack/, smoke/): the consumer each stands for.
 CONSUMER_OF_USER = {"task-runner": TRANSFORMATION, "smoke": "smoke", "deploy": "deploy and seeds", "snowpipe": SNOWPIPE}
 LOCAL_TOOLING = frozenset({"demo", "local", "test", "bench"})

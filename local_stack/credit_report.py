@@ -104,7 +104,7 @@ def live_rows(report: CreditReport | None) -> list[tuple[str, str]]:
     if report is None:
         return [("estimated credits", "- (the local Snowflake has not metered yet)")]
     rows = [
-        (f"credits: {c.consumer}", f"{c.credits:.4f} so far, {c.per_month:,.1f}/month at this rate")
+        (f"credits: {c.consumer}", f"{c.credits:.3g} so far, {c.per_month:,.3g}/month at this rate")
         for c in report.consumers
     ]
     if report.suspended:

@@ -108,3 +108,18 @@ def test_the_deploy_records_give_the_warehouse_its_monitor_and_a_serverless_task
     ]  # fmt: skip
     assert MeterSettings.from_records(records) == MeterSettings("WH", "XSMALL", 60, "MON", 30.0, 100, True, "XSMALL")
     assert MeterSettings.from_records([]) is None
+
+
+def test_the_report_adds_snowpipe_per_gigabyte_and_the_monthly_rate(timeline, tmp_path):
+    from local_stack.credit_report import credit_report, live_rows
+
+    meter, clock = timeline
+    clock.now = 320
+    write_state(tmp_path, meter.state())
+    # 2 GB loaded: 2 * 0.0037 = 0.0074 credits; metered for 3600 s, so 0.0074 * 720 = 5.328 a 30-day month.
+    report = credit_report(tmp_path, now=3600, loaded_bytes=2_000_000_000)
+    snowpipe = next(c for c in report.consumers if c.consumer == "Snowpipe")
+    assert (snowpipe.credits, snowpipe.per_month) == (pytest.approx(0.0074), pytest.approx(5.328))
+    rows = dict(live_rows(report))
+    assert rows["warehouse ECOMMERCE_POC_WH (resource monitor)"] == "0.0344 of 0.06 credits"  # 124 s so far
+    assert "not a bill" in rows[""]
