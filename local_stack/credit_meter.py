@@ -166,11 +166,22 @@ class CreditMeter:
 
     def _current(self) -> MeterSettings | None:
         settings = self._settings()
-        if settings is not None and settings != self._metered:
-            # A (re)deployed warehouse: start its bill afresh, as a new warehouse would.
-            self._metered = settings
+        if settings is None or settings == self._metered:
+            return self._metered
+        before = self._metered
+        if before is None or (before.warehouse, before.size, before.auto_suspend) != (
+            settings.warehouse,
+            settings.size,
+            settings.auto_suspend,
+        ):
+            # A new or changed warehouse: its bill starts afresh.
             self._warehouse = WarehouseMeter(auto_suspend=settings.auto_suspend, size=settings.size)
-        return self._metered
+        self._metered = settings
+        # "Working with resource monitors": a suspended warehouse resumes once the quota or the
+        # suspend threshold is raised above what it used (or at the next interval).
+        self.suspended_at = None
+        self._check_quota(settings, self._clock())
+        return settings
 
     def before(self, user: str, statement: str) -> None:
         """Raises the monitor's refusal for a statement that needs the suspended warehouse."""

@@ -10,6 +10,8 @@ quota; `before` not refusing.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import snowflake.connector.errors
 
@@ -123,3 +125,18 @@ def test_the_report_adds_snowpipe_per_gigabyte_and_the_monthly_rate(timeline, tm
     rows = dict(live_rows(report))
     assert rows["warehouse ECOMMERCE_POC_WH (resource monitor)"] == "0.0344 of 0.06 credits"  # 124 s so far
     assert "not a bill" in rows[""]
+
+
+def test_a_raised_quota_lets_the_warehouse_resume_and_keeps_its_count(timeline):
+    meter, clock = timeline
+    settings = [SETTINGS]
+    meter._settings = lambda: settings[0]
+    run(meter, DASHBOARD, CHART, 400, 401)
+    run(meter, "smoke", "SELECT 2 FROM enriched_events", 470, 471)  # 245 s >= 216: suspended
+    assert meter.suspended_at == 471
+    # ALTER RESOURCE MONITOR ... SET CREDIT_QUOTA = 1 (3600 s): resumes; the 245 s already used still count.
+    settings[0] = dataclasses.replace(SETTINGS, quota=1.0)
+    clock.now = 500
+    meter.before(DASHBOARD, "SELECT product_id FROM enriched_events")
+    assert meter.suspended_at is None
+    assert meter.state().warehouse_credits == pytest.approx(245 / 3600)
