@@ -14,7 +14,7 @@ export MOTO_PORT ?= 0
 export SNOWFLAKE_PORT ?= 0
 export SUPERSET_PORT ?= 8088
 
-.PHONY: setup superset-setup browser demo local-up local-preview local-refresh local-status local-destroy local-down smoke preflight test test-fast lint bench clean
+.PHONY: setup superset-setup browser demo local-up local-preview local-refresh local-status local-destroy local-down smoke preflight cost test test-fast lint bench clean
 
 setup: $(VENV_STAMP)
 
@@ -70,6 +70,11 @@ smoke: setup
 # What a real account must have before the first `pulumi up` (STACK=<name>), or the local stack's account.
 preflight: setup
 	$(PY) -m smoke --preflight $(if $(STACK),--stack "$(STACK)")
+
+# What a stack would cost on Snowflake, per consumer, for a usage profile (docs/cost.md):
+# STACK=dev (default) or any Pulumi.<stack>.yaml; PROFILE=poc (default), wall-screen, office-demo.
+cost: setup
+	@$(PY) -m cost --stack "$(or $(STACK),dev)" $(if $(PROFILE),--profile "$(PROFILE)")
 
 test: setup superset-setup browser lint
 	$(PY) -m pytest

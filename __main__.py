@@ -17,6 +17,7 @@ import pulumi
 from infra.analytics_database import AnalyticsDatabase, AnalyticsDatabaseArgs
 from infra.config import load_config
 from infra.cost_guard import CostGuard, CostGuardArgs
+from infra.credit_estimate import CreditEstimate, CreditEstimateArgs
 from infra.dashboard_access import DashboardAccess, DashboardAccessArgs
 from infra.dashboards import SupersetDashboards, SupersetDashboardsArgs
 from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
@@ -38,6 +39,7 @@ from infra.snowpark_transformations import (
     SnowparkTransformations,
     SnowparkTransformationsArgs,
 )
+from infra.transformation_compute import TransformationCompute
 
 config = load_config()  # stops here, before any resource, if the stack config is bad
 admin = pulumi.ResourceOptions(providers=[admin_provider(role=config.snowflake_admin_role)])
@@ -122,7 +124,9 @@ refresh_procedure = ConversionProcedure(
 # Result tables are state too: the stream's offset moves on once a refresh commits.
 transformations = SnowparkTransformations(
     "transformations",
-    SnowparkTransformationsArgs(database=database, tables=tables, procedure=refresh_procedure),
+    SnowparkTransformationsArgs(
+        database=database, tables=tables, procedure=refresh_procedure, compute=TransformationCompute.of(config)
+    ),
     opts=pulumi.ResourceOptions.merge(admin, stateful),
 )
 funnel = ConversionFunnel(
@@ -141,6 +145,12 @@ health = PipeHealth(
     "pipe-health",
     PipeHealthArgs(database=database.database, schema=database.schema, loads_after=[database, tables]),
     opts=on_warehouse,
+)
+# Read by the dashboard's cost chart; the local credit meter fills it (docs/cost.md).
+credit_estimate = CreditEstimate(
+    "credit-estimate",
+    CreditEstimateArgs(database=database, role_name=dashboard_access.role_name),
+    opts=pulumi.ResourceOptions.merge(admin, stateful),
 )
 health_reader = PipeHealthReader(
     "pipe-health-reader", PipeHealthReaderArgs(view=health, role_name=dashboard_access.role_name), opts=admin
@@ -165,11 +175,12 @@ else:
             snowflake_schema=database.schema,
             snowflake_private_key=config.superset.private_key,
             snowflake_private_key_passphrase=config.superset.private_key_passphrase,
+            refresh_seconds=config.dashboard_refresh_seconds,
         ),
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
         opts=pulumi.ResourceOptions(
-            depends_on=[enriched, dashboard_access, funnel, conversion_reader, health, health_reader]
+            depends_on=[enriched, dashboard_access, funnel, conversion_reader, health, health_reader, credit_estimate]
         ),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)

@@ -41,6 +41,8 @@ _SNOWFLAKE_IDENTIFIER = re.compile(r"^[A-Z][A-Z0-9_]{0,200}$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX_CHARS = re.compile(r"^[A-Za-z0-9!_.*'()/=-]+$")
 _IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# Where the conversion task runs; docs/cost.md has the numbers behind the default.
+TRANSFORMATION_COMPUTES = ("serverless", "warehouse")
 # What SNS accepts as an email endpoint, roughly: one @, a dotted domain, no spaces.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -77,6 +79,10 @@ class PocConfig:
     superset: SupersetConfig | None
     error_notification_email: str | None  # None: no email subscription
     monthly_credit_quota: int
+    transformation_compute: str  # one of TRANSFORMATION_COMPUTES
+    transformation_schedule_minutes: int
+    transformation_timeout_seconds: int
+    dashboard_refresh_seconds: int
     existing_warehouse: str | None = None  # None: the stack creates the warehouse and its resource monitor
 
     @property
@@ -276,6 +282,13 @@ def load_config() -> PocConfig:
             f"'{email}' is not an email address such as data-team@example.com; or unset it for no subscription",
         )
 
+    transformation_compute = read.require("transformationCompute").lower()
+    if transformation_compute and transformation_compute not in TRANSFORMATION_COMPUTES:
+        read.fail(
+            f"{ns}:transformationCompute",
+            f"'{transformation_compute}' is not one of {', '.join(TRANSFORMATION_COMPUTES)}",
+        )
+
     superset = _superset_config(read)
     if superset and not public_key:
         read.fail(
@@ -299,6 +312,11 @@ def load_config() -> PocConfig:
         superset=superset,
         error_notification_email=email,
         monthly_credit_quota=read.integer("monthlyCreditQuota", 1, 1_000_000),
+        transformation_compute=transformation_compute,
+        # USING CRON aside, a task's SCHEDULE is at most 11520 minutes (8 days): CREATE TASK docs.
+        transformation_schedule_minutes=read.integer("transformationScheduleMinutes", 1, 11_520),
+        transformation_timeout_seconds=read.integer("transformationTimeoutSeconds", 10, 86_400),
+        dashboard_refresh_seconds=read.integer("dashboardRefreshSeconds", 5, 86_400),
         existing_warehouse=read.optional_identifier("existingWarehouse"),
     )
     if read.problems:

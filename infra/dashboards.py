@@ -14,6 +14,7 @@ from typing import Any
 
 import pulumi
 
+from infra.superset_bundle import with_refresh
 from infra.superset_import import SupersetAssetsImport, read_asset_files
 
 
@@ -43,6 +44,8 @@ class SupersetDashboardsArgs:
     """Passphrase of an encrypted private key (secret); None for an unencrypted key."""
     asset_files: Mapping[str, str] | None = None
     """Bundle files (path -> YAML); None reads superset_assets/ from the repository."""
+    refresh_seconds: int | None = None
+    """Seconds between the dashboard's refreshes (config dashboardRefreshSeconds); None keeps the asset's."""
 
 
 class SupersetDashboards(pulumi.ComponentResource):
@@ -65,6 +68,7 @@ class SupersetDashboards(pulumi.ComponentResource):
         # depends_on on a component does not make its children wait: hand the
         # caller's list to the import itself.
         depends_on = opts.depends_on if opts is not None else None
+        files = args.asset_files if args.asset_files is not None else read_asset_files()
         self.assets_import = SupersetAssetsImport(
             f"{name}-import",
             superset_url=args.superset_url,
@@ -73,7 +77,7 @@ class SupersetDashboards(pulumi.ComponentResource):
             connection=connection,
             private_key=args.snowflake_private_key,
             private_key_passphrase=args.snowflake_private_key_passphrase,
-            asset_files=args.asset_files if args.asset_files is not None else read_asset_files(),
+            asset_files=files if args.refresh_seconds is None else with_refresh(files, args.refresh_seconds),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         self.dashboard_url = self.assets_import.dashboard_url

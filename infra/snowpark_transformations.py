@@ -19,6 +19,7 @@ import pulumi_snowflake as snowflake
 from infra import sql_source
 from infra.analytics_database import AnalyticsDatabase
 from infra.event_tables import EventTables
+from infra.transformation_compute import TransformationCompute
 from transformations import bundle
 
 TABLES_SQL = "conversion_tables.sql"
@@ -97,11 +98,13 @@ class ConversionProcedure(pulumi.ComponentResource):
 @dataclass(kw_only=True)
 class SnowparkTransformationsArgs:
     database: AnalyticsDatabase
-    """Database, schema and warehouse (the task runs on the POC warehouse)."""
+    """Database, schema and warehouse (a task on warehouse compute runs on the POC warehouse)."""
     tables: EventTables
     """The pipe's target table (the stream's source and the base the refresh recomputes from) and PRODUCTS."""
     procedure: ConversionProcedure
     """What the task calls."""
+    compute: TransformationCompute
+    """Serverless or the POC warehouse, schedule and timeout (infra/transformation_compute.py)."""
 
 
 class SnowparkTransformations(pulumi.ComponentResource):
@@ -157,8 +160,7 @@ class SnowparkTransformations(pulumi.ComponentResource):
             database=db.database,
             schema=db.schema,
             name=TASK_NAME,
-            warehouse=db.warehouse,
-            schedule=snowflake.TaskScheduleArgs(minutes=1),
+            **args.compute.task_arguments(db.warehouse),
             when=f"SYSTEM$STREAM_HAS_DATA('{stream_fqn}')",
             sql_statement=f"CALL {args.procedure.qualified_name}({', '.join(repr(a) for a in call_arguments)})",
             allow_overlapping_execution="false",

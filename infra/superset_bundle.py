@@ -129,6 +129,21 @@ def _render_database_auth(doc: dict[str, Any], connection: Mapping[str, Any], pa
     doc["masked_encrypted_extra"] = json.dumps({"auth_method": "keypair", "auth_params": auth_params})
 
 
+def with_refresh(files: Mapping[str, str], seconds: int) -> dict[str, str]:
+    """The asset files with the dashboard re-querying its charts every `seconds` while it is open.
+
+    Each refresh with new data resumes the warehouse for at least 60 s, so
+    this interval is the dashboards' cost; docs/cost.md has the numbers.
+    """
+    updated = dict(files)
+    for path, text in files.items():
+        if path.startswith("dashboards/"):
+            doc = yaml.safe_load(text)
+            doc["metadata"]["refresh_frequency"] = seconds
+            updated[path] = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    return updated
+
+
 def dashboard_doc(bundle: RenderedBundle) -> dict[str, Any]:
     dashboards = [p for p in bundle.files if p.startswith("dashboards/")]
     if len(dashboards) != 1:

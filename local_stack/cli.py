@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.table import Table
 
 from local_stack import stack
+from local_stack.emulators import credit_report
 from local_stack.errors import LocalStackError
 from local_stack.services import endpoints as endpoints_module
 from local_stack.services import processes
@@ -102,12 +103,14 @@ def refresh(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
 
 @app.command()
 def status(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
-    """JSON on stdout: per pipe, every file seen with rows loaded or the error that made it skip."""
+    """JSON on stdout: per pipe, every file seen with rows loaded or the error that made it skip; estimated credits."""
     from local_stack import snowpipe
 
     try:
-        local_state.read_endpoints(state_dir)
+        endpoints = local_state.read_endpoints(state_dir)
         report = snowpipe.status(state_dir)
+        credits = credit_report.current_report(state_dir, endpoints)
+        report["estimated_credits"] = credits.as_dict() if credits else None
     except LocalStackError as err:
         _fail(err)
     json.dump(report, sys.stdout, indent=2, default=str)
@@ -207,6 +210,8 @@ def _refresh_live_table(
                     rows = cursor.execute(sql).fetchall()
                     shown = ", ".join(f"{r[0]}: {float(r[-1]):,.0f}" for r in rows[:3]) or "-"
                     table.add_row(name.replace("_", " "), shown)
+                for row in credit_report.live_rows(credit_report.current_report(state_dir, endpoints, connection)):
+                    table.add_row(*row)
                 if endpoints.dashboard_url:
                     table.add_row("dashboard", endpoints.dashboard_url)
                 live.update(table)

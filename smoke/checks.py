@@ -122,7 +122,13 @@ def run(
 
         deadline = started + target.visibility_timeout
         while True:
-            if _visible(cursor, target.view, canary.event_id):
+            try:
+                visible = _visible(cursor, target.view, canary.event_id)
+            except snowflake.connector.errors.ProgrammingError as err:
+                record(CheckResult(VISIBLE, False, time.monotonic() - started, str(err),
+                                   diagnosis.query_error_finding(str(err), local=target.local)))  # fmt: skip
+                return outcome
+            if visible:
                 outcome.latency_seconds = time.monotonic() - started
                 record(CheckResult(VISIBLE, True, outcome.latency_seconds,
                                    f"in {target.view.rsplit('.', 1)[-1].strip(chr(34))} with product and "

@@ -8,6 +8,10 @@ Sources of the facts used here:
   https://docs.snowflake.com/en/sql-reference/functions/system_pipe_force_resume
 - COPY_HISTORY's STATUS ("Loaded, Load failed, Partially loaded, or Load skipped") and FIRST_ERROR_*:
   https://docs.snowflake.com/en/sql-reference/account-usage/copy_history
+- A warehouse its resource monitor suspended refuses every query with "Warehouse '<wh>' cannot be resumed because
+  resource monitor '<monitor>' has exceeded its quota." (error 090073; Snowflake's docs do not print it, see
+  cost/rules.py); the quota resets with the monitor's interval (a calendar month without FREQUENCY):
+  https://docs.snowflake.com/en/sql-reference/sql/create-resource-monitor
 - S3 sends a bucket's events only to the destinations of its ONE notification configuration
   (GetBucketNotificationConfiguration: QueueConfigurations with QueueArn, Events and a key filter):
   https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketNotificationConfiguration.html
@@ -45,6 +49,29 @@ def pipe_status_error_finding(error: str, pipe: str) -> Finding:
             "the deploying role (SNOWFLAKE_ROLE or the stack's snowflakeAdminRole)",
         )
     return Finding(f"SYSTEM$PIPE_STATUS failed: {error}", CONNECT_FIX)
+
+
+MONITOR_SUSPENDED = "cannot be resumed because resource monitor"
+
+
+def query_error_finding(error: str, *, local: bool) -> Finding:
+    """A query on the stack's warehouse failed: a spent quota, or what the connector said."""
+    if MONITOR_SUSPENDED in error:
+        if local:
+            fix = (
+                "the local credit meter reached the stack's quota (`make local-status` shows estimated_credits): "
+                "restart the local stack to reset it (`make local-down && make local-up`) or raise "
+                "ecommerce-analytics:monthlyCreditQuota in Pulumi.local.yaml"
+            )
+        else:
+            fix = (
+                "the month's quota is spent (`make cost` shows what your usage needs): raise it with "
+                "`pulumi config set ecommerce-analytics:monthlyCreditQuota <credits> && pulumi up`, lower the "
+                "dashboard's refresh (dashboardRefreshSeconds), or wait for the quota to reset on the 1st; "
+                "a serverless task keeps running, only queries on the warehouse stop"
+            )
+        return Finding(f"the warehouse is suspended by its resource monitor: {error.splitlines()[-1]}", fix)
+    return Finding(f"querying the stack's view failed: {error}", CONNECT_FIX)
 
 
 def pipe_status_finding(status: dict[str, Any], pipe: str, *, local: bool) -> Finding | None:

@@ -76,7 +76,12 @@ def run_checks(
     if role == ACCOUNTADMIN:
         findings.append(Finding("account privileges", True, "ACCOUNTADMIN holds every account privilege"))
     else:
-        needed = [p for p in ACCOUNT_PRIVILEGES if not (existing and p == "CREATE WAREHOUSE")]
+        serverless = config.get(f"{NS}:transformationCompute", "serverless") == "serverless"
+        needed = [
+            p
+            for p in ACCOUNT_PRIVILEGES
+            if not (existing and p == "CREATE WAREHOUSE") and not (p == "EXECUTE MANAGED TASK" and not serverless)
+        ]
         missing = [p for p in needed if p not in facts.account_privileges]
         findings.append(
             Finding(

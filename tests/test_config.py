@@ -62,6 +62,8 @@ def evaluate_ok(cloud: FakeCloud | None = None, **overrides: str) -> ProgramRun:
         (f"{NS}:iamPropagationSeconds", "601", r"iamPropagationSeconds: must be a whole number from 0 to 600, got 601"),
         (f"{NS}:iamPropagationSeconds", "-1", r"iamPropagationSeconds: must be a whole number from 0 to 600, got -1"),
         (f"{NS}:forceDestroy", "maybe", r"forceDestroy: must be true or false"),
+        (f"{NS}:transformationCompute", "gpu", r"transformationCompute: 'gpu' is not one of serverless, warehouse"),
+        (f"{NS}:transformationScheduleMinutes", "0", r"transformationScheduleMinutes: must be a whole number from 1"),
         (f"{NS}:dashboardUserPublicKey", "ssh-rsa AAAA", r"dashboardUserPublicKey: is not an RSA public key"),
         (f"{NS}:supersetUrl", "https://superset.example.com", r"supersetPassword: is required when supersetUrl"),
         (f"{NS}:supersetUrl", "https://superset.example.com", r"dashboardUserPrivateKey: is required when supersetUrl"),

@@ -10,6 +10,7 @@ import json
 import logging
 
 import pytest
+import yaml
 
 from local_stack.account.dynamic_resources import reveal
 from local_stack.engine.program_runner import ProgramRun, run_program
@@ -73,6 +74,13 @@ def test_connection_is_this_stacks_dashboard_user(run):
     assert (connection["database"], connection["schema"]) == (run.exports["database"], run.exports["schema"])
     assert connection["account"] == "MYORG-MYACCOUNT"
     assert "host" not in connection, "a cloud stack connects to the account's own host"
+
+
+def test_the_deployed_dashboard_refreshes_at_the_stacks_interval(run):
+    # Pulumi.yaml's dashboardRefreshSeconds (600), not the asset's 10 s: the cost model's choice (docs/cost.md).
+    files = reveal(run.one(SUPERSET_IMPORT).inputs)["asset_files"]
+    (dashboard,) = [yaml.safe_load(text) for path, text in files.items() if path.startswith("dashboards/")]
+    assert dashboard["metadata"]["refresh_frequency"] == 600
 
 
 def _is_secret(value) -> bool:

@@ -14,7 +14,7 @@ from smoke import preflight
 NS = "ecommerce-analytics"
 DEPLOYER = "POC_DEPLOYER"
 README_PRIVILEGES = ("CREATE INTEGRATION", "CREATE DATABASE", "CREATE ROLE", "CREATE USER", "MANAGE GRANTS",
-                     "EXECUTE TASK")  # fmt: skip
+                     "EXECUTE TASK", "EXECUTE MANAGED TASK")  # fmt: skip
 
 
 def _account(tmp_path: Path, account: SnowflakeAccount) -> preflight.LocalAccountProbe:

@@ -13,7 +13,12 @@ from __future__ import annotations
 import pytest
 
 from smoke.cloud_target import CloudTargetError, pipe_target_table, target_from_outputs
-from smoke.diagnosis import invisible_canary_finding, notification_finding, pipe_status_finding
+from smoke.diagnosis import (
+    invisible_canary_finding,
+    notification_finding,
+    pipe_status_finding,
+    query_error_finding,
+)
 from smoke.target import LoadRecord
 
 PIPE = '"ECOMMERCE_POC"."ANALYTICS"."ECOMMERCE_EVENTS_PIPE"'
@@ -213,3 +218,18 @@ def test_pipe_status_refused_for_a_missing_or_hidden_pipe():
         == f"pipe {PIPE} does not exist, or the role cannot see it: Pipe 'X' does not exist or not authorized."
     )
     assert "OWNERSHIP or MONITOR" in finding.fix
+
+
+def test_a_monitor_suspended_warehouse_is_named_with_the_fix():
+    # The connector's text for Snowflake error 090073 (cost/rules.py cites where it comes from).
+    error = (
+        "090073 (22000): Warehouse 'ECOMMERCE_POC_WH' cannot be resumed because resource monitor "
+        "'ECOMMERCE_POC_WH_MONITOR' has exceeded its quota."
+    )
+    cloud = query_error_finding(error, local=False)
+    assert cloud.cause.startswith("the warehouse is suspended by its resource monitor")
+    assert "pulumi config set ecommerce-analytics:monthlyCreditQuota" in cloud.fix
+    local = query_error_finding(error, local=True)
+    assert "make local-down && make local-up" in local.fix
+    other = query_error_finding("002003 (42S02): Object 'X' does not exist", local=True)
+    assert "resource monitor" not in other.cause

@@ -15,13 +15,8 @@ import pytest
 from infra.sql_source import fold
 from local_stack.account import snowflake_handlers
 from local_stack.account.context import LocalContext
-from local_stack.account.snowflake_account import (
-    SnowflakeAccount,
-    SnowflakeRefusedError,
-    needs_warehouse,
-    split_qualified,
-    tables_named,
-)
+from local_stack.account.snowflake_account import SnowflakeAccount, SnowflakeRefusedError, split_qualified
+from local_stack.services.sql_reading import needs_warehouse, tables_named
 
 
 @pytest.fixture

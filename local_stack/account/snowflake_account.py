@@ -25,11 +25,12 @@ name the provider gave it, and checks against it:
   error table). Only account administrators create resource monitors (docs:
   CREATE RESOURCE MONITOR) or, per terraform-provider-snowflake issue #3019
   (no Snowflake doc found), assign one to a warehouse. A task runs only if its
-  owner holds EXECUTE TASK (https://docs.snowflake.com/user-guide/tasks-ts).
+  owner holds EXECUTE TASK (https://docs.snowflake.com/user-guide/tasks-ts); creating
+  a serverless task needs EXECUTE MANAGED TASK (docs: Introduction to tasks,
+  "Creating tasks" privileges).
 - a warehouse its resource monitor suspended cannot resume: every statement
-  that needs it fails with 090073 (message as seen in public error mappings,
-  e.g. rudderlabs/rudder-server's Snowflake integration; no Snowflake doc
-  found). Statements that need no warehouse (DDL, SHOW) still run.
+  that needs it fails with 090073 (cost/rules.py: no Snowflake doc prints it,
+  third parties quote it). Statements that need no warehouse (DDL, SHOW) still run.
 - CREATE STREAM turns change tracking on for its table; the Table resource
   reads `change_tracking` back (terraform-provider-snowflake table.go, Read).
 - identifiers: the provider quotes every name it is given (its SDK's
@@ -43,9 +44,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-import sqlglot
-from sqlglot import exp
-
+from cost import rules
 from infra.sql_source import fold
 from local_stack.errors import LocalDeployError
 
@@ -70,15 +69,15 @@ ACCOUNT_PRIVILEGES = (
     "CREATE USER",
     "CREATE INTEGRATION",
     "EXECUTE TASK",
+    "EXECUTE MANAGED TASK",
     "MANAGE GRANTS",
 )
 
 
 def monitor_suspended(warehouse: str, monitor: str) -> str:
-    return (
-        f"090073 (22000): Warehouse '{warehouse}' cannot be resumed because resource monitor '{monitor}' "
-        "has exceeded its quota."
-    )
+    """Snowflake's refusal for a monitor-suspended warehouse (cost/rules.py cites where it is seen)."""
+    message = rules.MONITOR_SUSPENDED_MESSAGE.format(warehouse=warehouse, monitor=monitor)
+    return f"{rules.MONITOR_SUSPENDED_ERRNO:06d} ({rules.MONITOR_SUSPENDED_SQLSTATE}): {message}"
 
 
 # Account-level kinds; every other kind lives in a schema.
@@ -271,28 +270,3 @@ class SnowflakeAccount:
                 f"{what}: {monitor_suspended(session.warehouse, monitor)} Raise the quota "
                 f"(ALTER RESOURCE MONITOR {monitor} SET CREDIT_QUOTA = <n>, as ACCOUNTADMIN) or wait for its reset"
             )
-
-
-def needs_warehouse(statement: str) -> bool:
-    """Whether a statement reads or writes rows (and so needs a running warehouse)."""
-    parsed = sqlglot.parse_one(statement, read="snowflake")
-    if isinstance(parsed, exp.Insert | exp.Delete | exp.Update | exp.Merge | exp.Copy):
-        return True
-    return isinstance(parsed, exp.Query) and parsed.find(exp.Table) is not None
-
-
-def table_parts(table: exp.Table) -> tuple[str, ...]:
-    """A table reference's name parts as Snowflake resolves them (unquoted ones folded)."""
-    parts = [table.args.get(key) for key in ("catalog", "db", "this")]
-    return tuple(
-        part.name if isinstance(part, exp.Identifier) and part.quoted else part.name.upper()
-        for part in parts
-        if part is not None and part.name
-    )
-
-
-def tables_named(statement: str) -> list[tuple[str, ...]]:
-    """Every table a statement reads or writes (common table expressions left out)."""
-    parsed = sqlglot.parse_one(statement, read="snowflake")
-    ctes = {cte.alias_or_name.upper() for cte in parsed.find_all(exp.CTE)}
-    return [table_parts(t) for t in parsed.find_all(exp.Table) if t.name and t.name.upper() not in ctes]

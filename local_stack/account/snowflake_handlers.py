@@ -30,12 +30,11 @@ from local_stack.account.dynamic_resources import reveal
 from local_stack.account.snowflake_account import (
     PYTHON_PROCEDURE_NEEDS_WAREHOUSE,
     SnowflakeRefusedError,
-    needs_warehouse,
     split_qualified,
-    tables_named,
 )
 from local_stack.errors import LocalDeployError
 from local_stack.services.checkpoint import StateResource
+from local_stack.services.sql_reading import needs_warehouse, tables_named
 from local_stack.services.state import Pipe
 from local_stack.snowpipe import load_history
 from local_stack.snowpipe.copy_plan import CopyPlanError, copy_references
@@ -475,6 +474,9 @@ def task(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
         ctx.account.require_privilege(ctx.session, "EXECUTE TASK", what)
     if inputs.get("warehouse"):
         ctx.account.require("WAREHOUSE", inputs["warehouse"], needed_by=what)
+    else:
+        # No warehouse: serverless compute, which only a role with EXECUTE MANAGED TASK may create.
+        ctx.account.require_privilege(ctx.session, "EXECUTE MANAGED TASK", what)
     try:
         procedure, arguments = parse_call(inputs["sqlStatement"])
         stream = stream_of_condition(inputs.get("when"))

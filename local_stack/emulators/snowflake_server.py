@@ -16,7 +16,7 @@ from pathlib import Path
 
 import fakesnow
 
-from local_stack.emulators import fakesnow_compat
+from local_stack.emulators import credit_meter_server, fakesnow_compat
 
 
 def main() -> None:
@@ -25,11 +25,15 @@ def main() -> None:
     parser.add_argument("--state-dir", type=Path, help="the local stack whose pipes SYSTEM$PIPE_STATUS describes")
     args = parser.parse_args()
 
+    # The meter imports the fakesnow.server module, which replaces the package's server() function attribute.
+    serve = fakesnow.server
     fakesnow_compat.install(args.state_dir)
+    if args.state_dir is not None:
+        credit_meter_server.install(args.state_dir)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with fakesnow.server(port=args.port, host="127.0.0.1"):
+    with serve(port=args.port, host="127.0.0.1"):
         stop.wait()
 
 

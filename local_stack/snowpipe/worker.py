@@ -131,6 +131,7 @@ class PipeWorker:
         )
         self.connection = local_endpoints.connect_snowflake(
             endpoints,
+            "snowpipe",  # the credit meter bills its loads per GB, not on the warehouse
             database=pipe.database,
             schema=pipe.schema,
             # fakesnow answers locally; the connector's default retries would

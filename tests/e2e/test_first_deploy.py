@@ -28,6 +28,7 @@ README_PRIVILEGES = (
     "CREATE USER",
     "MANAGE GRANTS",
     "EXECUTE TASK",
+    "EXECUTE MANAGED TASK",
 )
 
 
@@ -129,9 +130,10 @@ def test_the_least_privileged_role_cannot_create_the_monitor(emulators):
         emulators.deploy({f"{NS}:snowflakeAdminRole": DEPLOYER})
 
 
-def test_a_role_without_execute_task_is_refused_at_the_task(emulators):
-    _least_privileged_account(emulators, tuple(p for p in README_PRIVILEGES if p != "EXECUTE TASK"))
-    with pytest.raises(LocalDeployError, match=r"task CONVERSION_REFRESH_TASK.*Role POC_DEPLOYER lacks EXECUTE TASK"):
+@pytest.mark.parametrize("privilege", ["EXECUTE TASK", "EXECUTE MANAGED TASK"])
+def test_a_role_without_a_task_privilege_is_refused_at_the_task(emulators, privilege):
+    _least_privileged_account(emulators, tuple(p for p in README_PRIVILEGES if p != privilege))
+    with pytest.raises(LocalDeployError, match=rf"task CONVERSION_REFRESH_TASK.*Role POC_DEPLOYER lacks {privilege}:"):
         emulators.deploy(LEAST_PRIVILEGED)
 
 

@@ -1,0 +1,3 @@
+from cost.cli import app
+
+app()
