@@ -43,6 +43,8 @@ _PREFIX_CHARS = re.compile(r"^[A-Za-z0-9!_.*'()/=-]+$")
 _IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # What SNS accepts as an email endpoint, roughly: one @, a dotted domain, no spaces.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Which ingestion paths the stack deploys (docs/streaming.md says when to use which).
+INGESTION_MODES = ("files", "streaming", "both")
 
 
 class ConfigError(pulumi.RunError):
@@ -77,6 +79,24 @@ class PocConfig:
     superset: SupersetConfig | None
     error_notification_email: str | None  # None: no email subscription
     monthly_credit_quota: int
+    ingestion: str  # one of INGESTION_MODES
+    streaming_user_public_key: str | None  # set whenever ingestion includes streaming
+
+    @property
+    def files_ingestion(self) -> bool:
+        return self.ingestion in ("files", "both")
+
+    @property
+    def streaming_ingestion(self) -> bool:
+        return self.ingestion in ("streaming", "both")
+
+    @property
+    def streaming_role(self) -> str:
+        return f"{self.snowflake_name_prefix}_STREAMING_INGEST"
+
+    @property
+    def streaming_user(self) -> str:
+        return f"{self.snowflake_name_prefix}_STREAMING"
 
     @property
     def protect_stateful(self) -> bool:
@@ -272,6 +292,25 @@ def load_config() -> PocConfig:
             f"'{email}' is not an email address such as data-team@example.com; or unset it for no subscription",
         )
 
+    ingestion = read.project.get("ingestion") or ""
+    if ingestion not in INGESTION_MODES:
+        read.fail(
+            f"{ns}:ingestion",
+            f"'{ingestion}' is not one of {', '.join(INGESTION_MODES)}: 'files' (S3 + Snowpipe), 'streaming' "
+            "(Snowpipe Streaming REST API) or 'both'",
+        )
+    streaming_key = read.project.get("streamingUserPublicKey")
+    if streaming_key:
+        streaming_key, problem = rsa_public_key_body(streaming_key)
+        if problem:
+            read.fail(f"{ns}:streamingUserPublicKey", problem)
+    elif ingestion in ("streaming", "both"):
+        read.fail(
+            f"{ns}:streamingUserPublicKey",
+            f"is required when ingestion is '{ingestion}': the streaming producer logs in with a key pair only. "
+            f'Set the public key (`pulumi config set {ns}:streamingUserPublicKey -- "$(cat rsa_key.pub)"`)',
+        )
+
     superset = _superset_config(read)
     if superset and not public_key:
         read.fail(
@@ -295,6 +334,8 @@ def load_config() -> PocConfig:
         superset=superset,
         error_notification_email=email,
         monthly_credit_quota=read.integer("monthlyCreditQuota", 1, 1_000_000),
+        ingestion=ingestion,
+        streaming_user_public_key=streaming_key or None,
     )
     if read.problems:
         raise ConfigError(
