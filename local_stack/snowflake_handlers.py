@@ -25,6 +25,7 @@ import re
 import secrets
 from fnmatch import fnmatchcase
 
+from infra.sql_source import is_streaming_copy
 from local_stack.deploy_state import StateResource
 from local_stack.dynamic_resources import reveal
 from local_stack.local_context import Deleter, Handler, LocalContext, LocalDeployError, Outputs
@@ -37,6 +38,7 @@ from local_stack.snowflake_account import (
 )
 from local_stack.snowpipe import load_history
 from local_stack.state import Pipe
+from local_stack.streaming import deploy as streaming_deploy
 from local_stack.task_runner_spec import PROCEDURE, STREAM, TASK, TaskSpecError, parse_call, stream_of_condition
 
 WAREHOUSE = "snowflake:index/warehouse:Warehouse"
@@ -366,6 +368,8 @@ def _copy_history_view(ctx: LocalContext, inputs: Outputs) -> tuple[str, Outputs
 
 
 def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    if is_streaming_copy(inputs["copyStatement"]):
+        return streaming_deploy.create_pipe(ctx, inputs)
     what = f"pipe {inputs['name']}"
     path = _in_schema(ctx, inputs, what)
     copy = inputs["copyStatement"]
@@ -569,6 +573,8 @@ def revert_execute(ctx: LocalContext, resource: StateResource) -> None:
 
 
 def drop_pipe(ctx: LocalContext, resource: StateResource) -> None:
+    if is_streaming_copy(resource.inputs["copyStatement"]):
+        return streaming_deploy.drop_pipe(ctx, resource.inputs)
     database_name, schema_name, name = _path(resource.inputs)
     # The pipe's queue goes with it (the notification pointing at it was deleted first).
     ctx.aws("sqs").delete_queue(QueueUrl=_queue_url(ctx, resource.outputs["notificationChannel"]))

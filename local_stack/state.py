@@ -1,4 +1,4 @@
-"""State the local stack's processes hand each other: `.local/endpoints.json` and `.local/pipes.json`.
+"""State the local stack's processes hand each other: `.local/endpoints.json`, `pipes.json` and `streaming.json`.
 
 The deploy writes them; the Snowpipe worker, the producer, the CLI, the smoke
 test, tests and bench read them. Each file has a type here and is written and
@@ -22,6 +22,7 @@ from local_stack.errors import LocalStackError
 
 ENDPOINTS_FILE = "endpoints.json"
 PIPES_FILE = "pipes.json"
+STREAMING_FILE = "streaming.json"
 _RESTART = "restart the local stack (`make local-down && make local-up`)"
 
 
@@ -91,6 +92,38 @@ class Pipe:
     @property
     def qualified_name(self) -> str:
         return f"{self.database}.{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamingEndpoint:
+    """`.local/streaming.json`: how a producer reaches the local Snowpipe Streaming API (local_stack/streaming/)."""
+
+    url: str
+    """The emulator: it answers as the account URL and as the ingest host."""
+    account: str
+    """Account identifier the JWT names (fakesnow has no account; the emulator checks this one)."""
+    user: str
+    """The streaming service user the program created."""
+    pipe: str
+    """DATABASE.SCHEMA.PIPE of the streaming pipe."""
+    private_key_file: str
+    """The throwaway PKCS#8 key of that user (mode 600, local only)."""
+
+
+def write_streaming(state_dir: Path, endpoint: StreamingEndpoint) -> Path:
+    path = Path(state_dir) / STREAMING_FILE
+    _write(path, dataclasses.asdict(endpoint))
+    return path
+
+
+def read_streaming(state_dir: Path) -> StreamingEndpoint:
+    path = Path(state_dir) / STREAMING_FILE
+    if not path.exists():
+        raise LocalStackError(
+            f"{path} is missing: the local stack streams only when Pulumi.local.yaml's ingestion is "
+            "streaming or both; start it with `make local-up`"
+        )
+    return _build(StreamingEndpoint, _load(path), path)
 
 
 def write_endpoints(state_dir: Path, endpoints: Endpoints) -> Path:
