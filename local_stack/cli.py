@@ -82,12 +82,15 @@ def destroy(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
 
 @app.command()
 def status(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
-    """JSON on stdout: per pipe, every file seen with rows loaded or the error that made it skip."""
+    """JSON on stdout: per pipe, every file seen (rows loaded or why skipped); per channel, offsets and errors."""
     from local_stack import snowpipe
+    from local_stack.streaming import status as streaming_status
 
     try:
         local_state.read_endpoints(state_dir)
         report = snowpipe.status(state_dir)
+        if (state_dir / local_state.STREAMING_FILE).exists():
+            report["streaming"] = streaming_status.status(state_dir)
     except LocalStackError as err:
         _fail(err)
     json.dump(report, sys.stdout, indent=2, default=str)

@@ -9,6 +9,7 @@ so every event joins in ENRICHED_EVENTS.
 
     python -m local_stack.producer --state-dir .local --rate 200 --duration 60
     python -m local_stack.producer --bucket <stack output rawEventsBucket> --prefix events   # real AWS
+    python -m local_stack.producer --mode streaming --state-dir .local   # Snowpipe Streaming (local_stack/streaming/)
 
 The generator functions are importable: tests and benchmarks build files with
 known content through them.
@@ -209,13 +210,28 @@ def produce(
     flush_rows: Annotated[int, typer.Option(help="write a file once this many events are buffered")] = 10_000,
     flush_seconds: Annotated[float, typer.Option(help="write a file at least this often")] = 1.0,
     seed: Annotated[int | None, typer.Option(help="random seed for repeatable event streams")] = None,
+    mode: Annotated[str, typer.Option(help="files (S3 -> Snowpipe) or streaming (Snowpipe Streaming API)")] = "files",
+    count: Annotated[int | None, typer.Option(help="streaming: stop once rows 0..count-1 are committed")] = None,
+    channel: Annotated[str | None, typer.Option(help="streaming: channel name (default: events-<seed>)")] = None,
+    account_url: Annotated[str | None, typer.Option(help="streaming: https://<account>.snowflakecomputing.com")] = None,
+    account: Annotated[str | None, typer.Option(help="streaming: account identifier, e.g. ORG-ACCOUNT")] = None,
+    user: Annotated[str | None, typer.Option(help="streaming: the stack output streaming_user")] = None,
+    private_key_file: Annotated[Path | None, typer.Option(help="streaming: the user's PKCS#8 private key")] = None,
+    pipe: Annotated[str | None, typer.Option(help="streaming: the stack output streaming_pipe")] = None,
 ) -> None:
+    if mode not in ("files", "streaming"):
+        raise typer.BadParameter("must be files or streaming", param_hint="--mode")
+    if rate <= 0:
+        raise typer.BadParameter("must be > 0", param_hint="--rate")
+    if mode == "streaming":
+        from local_stack.streaming.producer import run_cli
+
+        run_cli(state_dir, rate, duration, count, seed, channel, account_url, account, user, private_key_file, pipe)
+        return
     from rich.console import Console
     from rich.live import Live
     from rich.table import Table
 
-    if rate <= 0:
-        raise typer.BadParameter("must be > 0", param_hint="--rate")
     if state_dir is not None:
         defaults = _defaults_from_state(state_dir)
         bucket = bucket or defaults.bucket

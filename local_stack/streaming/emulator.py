@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 
 READY_LINE = "Snowpipe Streaming emulator listening on"
 # Tests only: the emulator dies between a commit's rows and its COMMIT when
-# the commit holds an append whose endOffsetToken is this value.
+# the commit holds an append whose numeric offset tokens span this number.
 FAIL_BEFORE_COMMIT_ENV = "LOCAL_STREAMING_FAIL_BEFORE_COMMIT"
 INJECTED_FAILURE_EXIT = 3
 COMMIT_INTERVAL_SECONDS = 0.05
@@ -89,6 +89,7 @@ class InjectedFailureError(RuntimeError):
 class Append:
     """One acknowledged Append Rows request, waiting for its commit."""
 
+    start_offset_token: str | None
     end_offset_token: str | None
     rows: bytes  # the good rows, NDJSON
     good: int
@@ -340,7 +341,17 @@ class Emulator:
                 )
             if channel.pending_rows + parsed > MAX_PENDING_ROWS:
                 raise ApiError(429, "ERR_TOO_MANY_REQUESTS", "too many uncommitted rows on this channel: retry later")
-            channel.pending.append(Append(request.args.get("endOffsetToken"), rows, good, parsed, errors, time.time()))
+            channel.pending.append(
+                Append(
+                    request.args.get("startOffsetToken"),
+                    request.args.get("endOffsetToken"),
+                    rows,
+                    good,
+                    parsed,
+                    errors,
+                    time.time(),
+                )
+            )
             channel.row_sequencer += 1
             token = self._continuation(channel)
         self.wake.set()
@@ -498,10 +509,16 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def fail_before_commit_hook(marker: str) -> Callable[[list[Append]], None]:
+def fail_before_commit_hook(marker: int) -> Callable[[list[Append]], None]:
+    def spans(append: Append) -> bool:
+        try:
+            return int(append.start_offset_token or "") <= marker <= int(append.end_offset_token or "")
+        except ValueError:
+            return False
+
     def hook(appends: list[Append]) -> None:
-        if any(a.end_offset_token == marker for a in appends):
-            raise InjectedFailureError(f"injected before COMMIT ({FAIL_BEFORE_COMMIT_ENV}={marker!r})")
+        if any(spans(a) for a in appends):
+            raise InjectedFailureError(f"injected before COMMIT ({FAIL_BEFORE_COMMIT_ENV}={marker})")
 
     return hook
 
@@ -559,9 +576,9 @@ def create_app(emulator: Emulator) -> Flask:
 def serve(state_dir: Path, port: int, account_name: str, stop: threading.Event) -> None:
     """Serve until `stop` is set; the committer drains what is queued before the process ends."""
     marker = os.environ.get(FAIL_BEFORE_COMMIT_ENV)
-    hook = fail_before_commit_hook(marker) if marker else None
+    hook = fail_before_commit_hook(int(marker)) if marker else None
     if hook is not None:
-        log.warning("test hook on: the commit holding endOffsetToken %r fails before COMMIT", marker)
+        log.warning("test hook on: the commit holding offset %s fails before COMMIT", marker)
     emulator = Emulator(state_dir, account_name, f"127.0.0.1:{port}", before_commit=hook)
     server = make_server("127.0.0.1", port, create_app(emulator), threaded=True)
     committer = threading.Thread(target=emulator.run_committer, name="committer", daemon=True)
