@@ -119,24 +119,31 @@ def test_hostname_and_token_need_a_key_pair_jwt(streaming):
     assert scoped.status_code == 200 and scoped.json()["token"]
 
 
+def _claims(streaming) -> dict:
+    token = key_pair_jwt(streaming.endpoint.account, streaming.endpoint.user, streaming.key)
+    return jwt.decode(token, options={"verify_signature": False})
+
+
 def test_jwt_signed_with_another_key_is_refused(streaming):
+    from cryptography.hazmat.primitives import serialization
+
     _public, other_private = stack.throwaway_key_pair()
-    forged = key_pair_jwt(streaming.endpoint.account, streaming.endpoint.user, other_private.encode())
-    response = _raw(
-        "GET", streaming.endpoint.url + protocol.HOSTNAME_PATH, headers={"Authorization": f"Bearer {forged}"}
-    )
-    assert _error(response) == (401, "ERR_AUTHENTICATION_FAILED")
+    other = serialization.load_pem_private_key(other_private.encode(), password=None)
+    url = streaming.endpoint.url + protocol.HOSTNAME_PATH
+    # The right iss (the user's key fingerprint), the wrong signature.
+    forged = jwt.encode(_claims(streaming), other, "RS256")
+    assert _error(_raw("GET", url, headers={"Authorization": f"Bearer {forged}"})) == (401, "ERR_AUTHENTICATION_FAILED")
+    # Another key's fingerprint in iss.
+    foreign = key_pair_jwt(streaming.endpoint.account, streaming.endpoint.user, other_private.encode())
+    assert _error(_raw("GET", url, headers={"Authorization": f"Bearer {foreign}"}))[0] == 401
 
 
 def test_expired_jwt_is_refused(streaming):
     from cryptography.hazmat.primitives import serialization
 
     key = serialization.load_pem_private_key(streaming.key, password=None)
-    good = jwt.decode(
-        key_pair_jwt(streaming.endpoint.account, streaming.endpoint.user, streaming.key),
-        options={"verify_signature": False},
-    )
-    expired = jwt.encode({**good, "iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600}, key, "RS256")
+    now = int(time.time())
+    expired = jwt.encode({**_claims(streaming), "iat": now - 7200, "exp": now - 3600}, key, "RS256")
     response = _raw(
         "GET", streaming.endpoint.url + protocol.HOSTNAME_PATH, headers={"Authorization": f"Bearer {expired}"}
     )
