@@ -232,11 +232,11 @@ def view_source_tables() -> set[str]:
 
 
 @cache
-def dashboard_queries() -> dict[str, str]:
-    """The named queries of sql/dashboard_queries.sql ("-- name: x" before each)."""
-    text = _read("dashboard_queries.sql")
+def dashboard_queries(filename: str = "dashboard_queries.sql") -> dict[str, str]:
+    """The named queries of sql/<filename> ("-- name: x" before each)."""
+    text = _read(filename)
     parts = re.split(r"^--\s*name:\s*(\w+)\s*$", text, flags=re.M)
     queries = {name: body.strip().rstrip(";").strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
     if not queries:
-        raise SqlSourceError("sql/dashboard_queries.sql has no '-- name:' queries")
+        raise SqlSourceError(f"sql/{filename} has no '-- name:' queries")
     return queries
