@@ -7,9 +7,10 @@ stop and restart. Expected values are written out from the REST API page
 snowpipe-streaming-high-performance-rest-api), not read from the emulator.
 
 Broken on purpose, each seen failing: reopening a channel without dropping
-its uncommitted appends (exactly-once tests: rows doubled); committing the
-offset in a transaction of its own before the rows (emulator restart test:
-rows lost); skipping the JWT signature check (test_jwt_signed_with_another_key).
+its uncommitted appends (test_reopen_discards_...: the rows loaded anyway;
+the restart tests did not catch it, the committer is faster than a restart);
+committing the offset in a transaction of its own before the rows (emulator
+restart test); skipping the JWT signature check (the two JWT tests).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from local_stack.producer import generate_events
 from local_stack.state import StreamingEndpoint, read_streaming
 from local_stack.streaming import protocol
 from local_stack.streaming.client import PipeRef, StreamingApiError, StreamingClient, key_pair_jwt
-from local_stack.streaming.emulator import FAIL_BEFORE_COMMIT_ENV
+from local_stack.streaming.emulator import FAIL_BEFORE_COMMIT_ENV, Emulator, create_app
 from local_stack.streaming.producer import EXIT_AFTER_APPEND_CODE, EXIT_AFTER_APPEND_ENV
 
 pytestmark = pytest.mark.e2e
@@ -302,3 +303,42 @@ def test_exactly_once_across_an_emulator_restart(streaming):
     assert "reopened 1x" in output or "reopening" in output, output
     expected = {e["event_id"] for e in generate_events(count, seed=seed)}
     assert streaming.event_counts(expected) == dict.fromkeys(expected, 1)
+
+
+def test_reopen_discards_appended_but_uncommitted_rows(streaming):
+    """Open Channel: "in-flight data is silently discarded". An in-process emulator whose committer runs on demand."""
+    emulator = Emulator(streaming.env.state_dir, streaming.endpoint.account, "in-process")
+    api = create_app(emulator).test_client()
+    try:
+        signed = {"Authorization": "Bearer " + key_pair_jwt(streaming.endpoint.account, streaming.endpoint.user,
+                                                            streaming.key)}  # fmt: skip
+        form = {"grant_type": protocol.JWT_GRANT_TYPE, "scope": "in-process"}
+        scoped = {"Authorization": "Bearer " + api.post(protocol.TOKEN_PATH, headers=signed, data=form).json["token"]}
+        pipe = streaming.pipe
+        channel = protocol.channel_path(pipe.database, pipe.schema, pipe.name, "discard")
+        rows = protocol.rows_path(pipe.database, pipe.schema, pipe.name, "discard")
+        events = generate_events(3, seed=1907)
+
+        def append(token: str) -> str:
+            query = {"continuationToken": token, "startOffsetToken": "0", "endOffsetToken": "2"}
+            answer = api.post(rows, headers=scoped, query_string=query, data=_ndjson(events))
+            assert answer.status_code == 200, answer.json
+            return answer.json["next_continuation_token"]
+
+        def commit_queued() -> None:
+            emulator.stop.set()
+            emulator.run_committer()  # commits what is queued, then returns
+            emulator.stop.clear()
+
+        append(api.put(channel, headers=scoped, json={}).json["next_continuation_token"])
+        reopened = api.put(channel, headers=scoped, json={}).json
+        assert reopened["channel_status"]["last_committed_offset_token"] is None
+        commit_queued()
+        ids = {e["event_id"] for e in events}
+        assert streaming.event_counts(ids) == {}, "rows appended before the reopen must not load"
+
+        append(reopened["next_continuation_token"])
+        commit_queued()
+        assert streaming.event_counts(ids) == dict.fromkeys(ids, 1)
+    finally:
+        emulator.close()

@@ -2,8 +2,8 @@
 
 The stack of tests/e2e/superset_stack.py (Pulumi.local.yaml: ingestion both),
 with its emulator; the producer is the real CLI. Broken on purpose: with the
-streaming pipe's SOURCE_FILE literal changed in sql/snowflake_streaming_pipe.sql,
-the lag chart showed no 'streaming' bar and this test failed.
+streaming pipe's SOURCE_FILE literal changed in sql/snowflake_streaming_pipe.sql
+this test failed (no streamed row found under 'snowpipe-streaming').
 """
 
 from __future__ import annotations
