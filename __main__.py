@@ -26,7 +26,7 @@ from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
 from infra.error_notifications import ErrorNotifications, ErrorNotificationsArgs
 from infra.event_tables import EventTables, EventTablesArgs
 from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
-from infra.ingest_lag import IngestLag, IngestLagArgs
+from infra.ingest_lag import IngestLag, IngestLagArgs, IngestLagReader, IngestLagReaderArgs
 from infra.pipe_health import PipeHealth, PipeHealthArgs, PipeHealthReader, PipeHealthReaderArgs
 from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
 from infra.reference_data import ReferenceData, ReferenceDataArgs
@@ -167,10 +167,9 @@ health = PipeHealth(
 health_reader = PipeHealthReader(
     "pipe-health-reader", PipeHealthReaderArgs(view=health, role_name=dashboard_access.role_name), opts=admin
 )
-ingest_lag = IngestLag(
-    "ingest-lag",
-    IngestLagArgs(database=database, tables=tables, role_name=dashboard_access.role_name),
-    opts=on_warehouse,
+ingest_lag = IngestLag("ingest-lag", IngestLagArgs(database=database, tables=tables), opts=on_warehouse)
+ingest_lag_reader = IngestLagReader(
+    "ingest-lag-reader", IngestLagReaderArgs(view=ingest_lag, role_name=dashboard_access.role_name), opts=admin
 )
 if config.superset is None:
     pulumi.log.warn(
@@ -196,7 +195,16 @@ else:
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
         opts=pulumi.ResourceOptions(
-            depends_on=[enriched, dashboard_access, funnel, conversion_reader, health, health_reader, ingest_lag]
+            depends_on=[
+                enriched,
+                dashboard_access,
+                funnel,
+                conversion_reader,
+                health,
+                health_reader,
+                ingest_lag,
+                ingest_lag_reader,
+            ]
         ),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)
