@@ -92,6 +92,7 @@ lint: setup
 bench: setup
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_transformations.py
+	$(PY) bench/bench_streaming.py
 
 clean: local-down
 	rm -rf .local .pytest_cache .ruff_cache

@@ -7,9 +7,12 @@
                               ENRICHED_EVENTS view, PIPE_LOAD_HISTORY view      SESSION_FUNNEL, PRODUCT_CONVERSION
                                                   └──────────► dashboard access ──► dashboards ◄──┘
 
-A resource monitor caps the warehouse's monthly credits. The rules the graph
-must keep are policy/ (CrossGuard), checked on preview. Each statement below
-builds one box of that drawing from the previous boxes.
+With config `ingestion` = streaming or both, producers also append rows over
+the Snowpipe Streaming REST API to a streaming pipe on ECOMMERCE_EVENTS
+(infra/streaming_ingestion.py; docs/streaming.md). A resource monitor caps
+the warehouse's monthly credits. The rules the graph must keep are policy/
+(CrossGuard), checked on preview. Each statement below builds one box of that
+drawing from the previous boxes.
 """
 
 import pulumi
@@ -24,6 +27,7 @@ from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
 from infra.error_notifications import ErrorNotifications, ErrorNotificationsArgs
 from infra.event_tables import EventTables, EventTablesArgs
 from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
+from infra.ingest_lag import IngestLag, IngestLagArgs, IngestLagReader, IngestLagReaderArgs
 from infra.pipe_health import PipeHealth, PipeHealthArgs, PipeHealthReader, PipeHealthReaderArgs
 from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
 from infra.reference_data import ReferenceData, ReferenceDataArgs
@@ -39,6 +43,7 @@ from infra.snowpark_transformations import (
     SnowparkTransformations,
     SnowparkTransformationsArgs,
 )
+from infra.streaming_ingestion import StreamingIngestion, StreamingIngestionArgs
 from infra.transformation_compute import TransformationCompute
 
 config = load_config()  # stops here, before any resource, if the stack config is bad
@@ -91,21 +96,43 @@ on_warehouse = pulumi.ResourceOptions(
 )
 tables = EventTables("tables", EventTablesArgs(database=database), opts=pulumi.ResourceOptions.merge(admin, stateful))
 ReferenceData("reference-data", ReferenceDataArgs(tables=tables, path=config.schema_path), opts=on_warehouse)
-errors = ErrorNotifications(
-    "pipe-errors",
-    ErrorNotificationsArgs(
-        integration_name=config.error_integration,
-        role_name=config.error_role_name,
-        propagation_seconds=config.iam_propagation_seconds,
-        email=config.error_notification_email,
-    ),
-    opts=admin,
-)
-ingestion = EventsIngestion(
-    "ingestion",
-    EventsIngestionArgs(bucket=landing, access=access, database=database, tables=tables, errors=errors),
-    opts=admin,
-)
+if config.files_ingestion:
+    errors = ErrorNotifications(
+        "pipe-errors",
+        ErrorNotificationsArgs(
+            integration_name=config.error_integration,
+            role_name=config.error_role_name,
+            propagation_seconds=config.iam_propagation_seconds,
+            email=config.error_notification_email,
+        ),
+        opts=admin,
+    )
+    ingestion = EventsIngestion(
+        "ingestion",
+        EventsIngestionArgs(bucket=landing, access=access, database=database, tables=tables, errors=errors),
+        opts=admin,
+    )
+    pulumi.export("stage", ingestion.stage)
+    pulumi.export("pipe", ingestion.pipe)
+    pulumi.export("notification_channel", ingestion.notification_channel)
+    pulumi.export("error_topic_arn", errors.topic_arn)
+    pulumi.export("error_integration", errors.integration_name)
+if config.streaming_ingestion:
+    streaming = StreamingIngestion(
+        "streaming-ingestion",
+        StreamingIngestionArgs(
+            database=database,
+            tables=tables,
+            role_name=config.streaming_role,
+            user_name=config.streaming_user,
+            public_key=config.streaming_user_public_key,
+        ),
+        opts=admin,
+    )
+    pulumi.export("streaming_pipe", streaming.pipe)
+    pulumi.export("streaming_pipe_name", streaming.pipe_name)
+    pulumi.export("streaming_user", streaming.user_name)
+    pulumi.export("streaming_role", streaming.role_name)
 enriched = EnrichedEvents("enriched-events", EnrichedEventsArgs(database=database, tables=tables), opts=on_warehouse)
 dashboard_access = DashboardAccess(
     "dashboard-access",
@@ -155,6 +182,10 @@ credit_estimate = CreditEstimate(
 health_reader = PipeHealthReader(
     "pipe-health-reader", PipeHealthReaderArgs(view=health, role_name=dashboard_access.role_name), opts=admin
 )
+ingest_lag = IngestLag("ingest-lag", IngestLagArgs(database=database, tables=tables), opts=on_warehouse)
+ingest_lag_reader = IngestLagReader(
+    "ingest-lag-reader", IngestLagReaderArgs(view=ingest_lag, role_name=dashboard_access.role_name), opts=admin
+)
 if config.superset is None:
     pulumi.log.warn(
         "supersetUrl is not set: the Superset dashboards step is left out. To import the dashboards, "
@@ -180,7 +211,17 @@ else:
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
         opts=pulumi.ResourceOptions(
-            depends_on=[enriched, dashboard_access, funnel, conversion_reader, health, health_reader, credit_estimate]
+            depends_on=[
+                enriched,
+                dashboard_access,
+                funnel,
+                conversion_reader,
+                health,
+                health_reader,
+                ingest_lag,
+                ingest_lag_reader,
+                credit_estimate,
+            ]
         ),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)
@@ -192,11 +233,6 @@ pulumi.export("aws_region", config.aws_region)
 pulumi.export("snowflake_role_arn", access.role_arn)
 pulumi.export("snowflake_external_id", access.external_id)
 pulumi.export("storage_integration", access.integration_name)
-pulumi.export("stage", ingestion.stage)
-pulumi.export("pipe", ingestion.pipe)
-pulumi.export("notification_channel", ingestion.notification_channel)
-pulumi.export("error_topic_arn", errors.topic_arn)
-pulumi.export("error_integration", errors.integration_name)
 pulumi.export("resource_monitor", cost_guard.monitor_name)
 pulumi.export("database", database.database)
 pulumi.export("schema", database.schema)

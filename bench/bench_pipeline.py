@@ -40,7 +40,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local_stack import producer  # noqa: E402
+from local_stack import producer, shopping  # noqa: E402
 from local_stack.harness import (  # noqa: E402
     local_env,
     start_worker,
@@ -90,7 +90,7 @@ def throughput(env, events: int, file_count: int, scratch: Path) -> dict:
     bodies = []
     local_files = []
     for n in range(file_count):
-        body = producer.ndjson_gz(producer.generate_events(per_file, seed=1000 + n))
+        body = producer.ndjson_gz(shopping.generate_events(per_file, seed=1000 + n))
         local = scratch / f"{run}-{n:03d}.ndjson.gz"
         local.write_bytes(body)
         local_files.append(local)
@@ -241,7 +241,7 @@ def _slope(points: list[tuple[float, int]]) -> float:
 
 
 def _offer_into(env, run: str, files_per_second: float, seconds: float, events_per_file: int, put_at: dict) -> dict:
-    simulator = producer.ShoppingSimulator(seed=8)
+    simulator = shopping.ShoppingSimulator(seed=8)
     stream = simulator.events()
     count = int(files_per_second * seconds)
     bodies = [producer.ndjson_gz([next(stream) for _ in range(events_per_file)]) for _ in range(count)]
@@ -273,7 +273,7 @@ def startup(scratch: Path) -> dict:
         endpoints = local_state.read_endpoints(state_dir)
         s3 = local_endpoints.aws_client(endpoints, "s3")
         key = f"{endpoints.events_prefix}startup/first.ndjson.gz"
-        s3.put_object(Bucket=endpoints.bucket, Key=key, Body=producer.ndjson_gz(producer.generate_events(1, seed=3)))
+        s3.put_object(Bucket=endpoints.bucket, Key=key, Body=producer.ndjson_gz(shopping.generate_events(1, seed=3)))
         with local_endpoints.connect_snowflake(endpoints, user="bench") as connection:
             cursor = connection.cursor()
             wait_until(

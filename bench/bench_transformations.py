@@ -37,7 +37,7 @@ if "--local-testing-path" in sys.argv:
     # the venv's own packages keep precedence.
     sys.path.append(sys.argv[sys.argv.index("--local-testing-path") + 1])
 
-from local_stack import producer  # noqa: E402
+from local_stack import producer, shopping  # noqa: E402
 from local_stack.tasks.runner import run_task_once  # noqa: E402
 from local_stack.tasks.spec import LOCAL_INTERVAL_SECONDS, TaskSpec  # noqa: E402
 from tests.e2e.conftest import local_env, start_worker, stop_process, wait_until  # noqa: E402
@@ -67,7 +67,7 @@ def _events(count: int, seed: int, file: str, loaded_at: str) -> list[Event]:
             e["event_id"], e["event_type"], e["event_timestamp"].replace("T", " ").rstrip("Z")[:19],
             e["customer_id"], e["product_id"], e["quantity"], e.get("session_id"), file, loaded_at,
         )
-        for e in producer.generate_events(count, seed=seed)
+        for e in shopping.generate_events(count, seed=seed)
     ]  # fmt: skip
 
 
@@ -171,7 +171,7 @@ def lag(samples: int) -> list[tuple[float, float]]:
                 for n in range(samples):
                     session_id = f"lag-{uuid.uuid4().hex[:8]}"
                     events = [dict(e, session_id=session_id, event_id=f"{session_id}-{i}")
-                              for i, e in enumerate(producer.generate_events(3, seed=n))]  # fmt: skip
+                              for i, e in enumerate(shopping.generate_events(3, seed=n))]  # fmt: skip
                     put = time.perf_counter()
                     env.s3.put_object(Bucket=env.bucket, Key=f"{env.prefix}lag/{session_id}.ndjson",
                                       Body=producer.ndjson(events))  # fmt: skip

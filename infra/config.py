@@ -45,6 +45,8 @@ _IAM_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 TRANSFORMATION_COMPUTES = ("serverless", "warehouse")
 # What SNS accepts as an email endpoint, roughly: one @, a dotted domain, no spaces.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Which ingestion paths the stack deploys (docs/streaming.md says when to use which).
+INGESTION_MODES = ("files", "streaming", "both")
 
 
 class ConfigError(pulumi.RunError):
@@ -83,7 +85,25 @@ class PocConfig:
     transformation_schedule_minutes: int
     transformation_timeout_seconds: int
     dashboard_refresh_seconds: int
+    ingestion: str  # one of INGESTION_MODES
+    streaming_user_public_key: str | None  # set whenever ingestion includes streaming
     existing_warehouse: str | None = None  # None: the stack creates the warehouse and its resource monitor
+
+    @property
+    def files_ingestion(self) -> bool:
+        return self.ingestion in ("files", "both")
+
+    @property
+    def streaming_ingestion(self) -> bool:
+        return self.ingestion in ("streaming", "both")
+
+    @property
+    def streaming_role(self) -> str:
+        return f"{self.snowflake_name_prefix}_STREAMING_INGEST"
+
+    @property
+    def streaming_user(self) -> str:
+        return f"{self.snowflake_name_prefix}_STREAMING"
 
     @property
     def protect_stateful(self) -> bool:
@@ -288,6 +308,24 @@ def load_config() -> PocConfig:
             f"{ns}:transformationCompute",
             f"'{transformation_compute}' is not one of {', '.join(TRANSFORMATION_COMPUTES)}",
         )
+    ingestion = read.project.get("ingestion") or ""
+    if ingestion not in INGESTION_MODES:
+        read.fail(
+            f"{ns}:ingestion",
+            f"'{ingestion}' is not one of {', '.join(INGESTION_MODES)}: 'files' (S3 + Snowpipe), 'streaming' "
+            "(Snowpipe Streaming REST API) or 'both'",
+        )
+    streaming_key = read.project.get("streamingUserPublicKey")
+    if streaming_key:
+        streaming_key, problem = rsa_public_key_body(streaming_key)
+        if problem:
+            read.fail(f"{ns}:streamingUserPublicKey", problem)
+    elif ingestion in ("streaming", "both"):
+        read.fail(
+            f"{ns}:streamingUserPublicKey",
+            f"is required when ingestion is '{ingestion}': the streaming producer logs in with a key pair only. "
+            f'Set the public key (`pulumi config set {ns}:streamingUserPublicKey -- "$(cat rsa_key.pub)"`)',
+        )
 
     superset = _superset_config(read)
     if superset and not public_key:
@@ -317,6 +355,8 @@ def load_config() -> PocConfig:
         transformation_schedule_minutes=read.integer("transformationScheduleMinutes", 1, 11_520),
         transformation_timeout_seconds=read.integer("transformationTimeoutSeconds", 10, 86_400),
         dashboard_refresh_seconds=read.integer("dashboardRefreshSeconds", 5, 86_400),
+        ingestion=ingestion,
+        streaming_user_public_key=streaming_key or None,
         existing_warehouse=read.optional_identifier("existingWarehouse"),
     )
     if read.problems:

@@ -107,23 +107,27 @@ def _qualify(statement: exp.Expression, path: SchemaPath) -> exp.Expression:
     return statement.transform(rewrite)
 
 
-def _pipe_copy_text() -> str:
-    text = _read("snowflake_pipe.sql")
+FILE_PIPE_SQL = "snowflake_pipe.sql"
+STREAMING_PIPE_SQL = "snowflake_streaming_pipe.sql"
+
+
+def _pipe_copy_text(filename: str = FILE_PIPE_SQL) -> str:
+    text = _read(filename)
     # sqlglot has no grammar for CREATE PIPE: take the COPY after "AS".
     match = re.search(r"\bAS\s+(COPY\s+INTO\b.*?);?\s*$", text, flags=re.S | re.I)
     if not match:
-        raise SqlSourceError("sql/snowflake_pipe.sql must be CREATE PIPE ... AS COPY INTO ...")
+        raise SqlSourceError(f"sql/{filename} must be CREATE PIPE ... AS COPY INTO ...")
     return match.group(1)
 
 
-def pipe_name() -> str:
+def pipe_name(filename: str = FILE_PIPE_SQL) -> str:
     match = re.search(
         r"CREATE\s+PIPE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)",
-        _read("snowflake_pipe.sql"),
+        _read(filename),
         re.I,
     )
     if not match:
-        raise SqlSourceError("sql/snowflake_pipe.sql must name its pipe: CREATE PIPE <name>")
+        raise SqlSourceError(f"sql/{filename} must name its pipe: CREATE PIPE <name>")
     return match.group(1).upper()
 
 
@@ -174,9 +178,43 @@ def pipe_copy_statement(path: SchemaPath, stage: str, file_format: str) -> str:
     return _COPY_FORMAT.sub(lambda m: f"{m.group(1)}'{path.qualify(fold(file_format))}'", text, count=1)
 
 
-def pipe_target_table() -> str:
-    copy = sqlglot.parse_one(_pipe_copy_text(), read=DIALECT)
+def pipe_target_table(filename: str = FILE_PIPE_SQL) -> str:
+    copy = sqlglot.parse_one(_pipe_copy_text(filename), read=DIALECT)
     return copy.this.name.upper()
+
+
+_STREAMING_SOURCE = re.compile(r"\bFROM\s+TABLE\s*\(\s*DATA_SOURCE\s*\(\s*TYPE\s*=>\s*'STREAMING'\s*\)\s*\)", re.I)
+
+
+def is_streaming_copy(copy_statement: str) -> bool:
+    """A Snowpipe Streaming pipe's COPY reads TABLE(DATA_SOURCE(TYPE => 'STREAMING')), not a stage.
+
+    docs.snowflake.com, user-guide/snowpipe-streaming/snowpipe-streaming-high-performance-overview ("The PIPE object").
+    """
+    return bool(_STREAMING_SOURCE.search(copy_statement))
+
+
+def streaming_pipe_copy_statement(path: SchemaPath) -> str:
+    """The COPY INTO of sql/snowflake_streaming_pipe.sql, verbatim but for its qualified target table.
+
+    Verbatim for the reason `pipe_copy_statement` gives: the provider replaces
+    a pipe whose copy_statement text changes.
+    """
+    text = _pipe_copy_text(STREAMING_PIPE_SQL).strip()
+    copy = sqlglot.parse_one(text, read=DIALECT)
+    if not isinstance(copy, exp.Copy) or not is_streaming_copy(text):
+        raise SqlSourceError(
+            f"sql/{STREAMING_PIPE_SQL}: the pipe body must be COPY INTO <table> FROM (SELECT ... "
+            "FROM TABLE(DATA_SOURCE(TYPE => 'STREAMING')))"
+        )
+    return _COPY_TARGET.sub(lambda m: m.group(1) + path.qualify(fold(m.group(2))), text, count=1)
+
+
+def pipe_projection(filename: str) -> list[str]:
+    """The SELECT items of a pipe's COPY, as sqlglot renders them (aliases dropped): to compare two pipes."""
+    copy = sqlglot.parse_one(_pipe_copy_text(filename), read=DIALECT)
+    select = copy.args["files"][0].this
+    return [(item.this if isinstance(item, exp.Alias) else item).sql(DIALECT) for item in select.expressions]
 
 
 def view_statement(path: SchemaPath, filename: str = "enriched_events.sql") -> tuple[str, str]:
@@ -194,11 +232,11 @@ def view_source_tables() -> set[str]:
 
 
 @cache
-def dashboard_queries() -> dict[str, str]:
-    """The named queries of sql/dashboard_queries.sql ("-- name: x" before each)."""
-    text = _read("dashboard_queries.sql")
+def dashboard_queries(filename: str = "dashboard_queries.sql") -> dict[str, str]:
+    """The named queries of sql/<filename> ("-- name: x" before each)."""
+    text = _read(filename)
     parts = re.split(r"^--\s*name:\s*(\w+)\s*$", text, flags=re.M)
     queries = {name: body.strip().rstrip(";").strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
     if not queries:
-        raise SqlSourceError("sql/dashboard_queries.sql has no '-- name:' queries")
+        raise SqlSourceError(f"sql/{filename} has no '-- name:' queries")
     return queries

@@ -103,14 +103,18 @@ def refresh(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
 
 @app.command()
 def status(state_dir: StateDir = stack.DEFAULT_STATE_DIR) -> None:
-    """JSON on stdout: per pipe, every file seen with rows loaded or the error that made it skip; estimated credits."""
+    """JSON on stdout: per pipe, every file seen (rows loaded or why skipped); per channel, offsets and errors;
+    estimated credits."""
     from local_stack import snowpipe
+    from local_stack.streaming import status as streaming_status
 
     try:
         endpoints = local_state.read_endpoints(state_dir)
         report = snowpipe.status(state_dir)
         credits = credit_report.current_report(state_dir, endpoints)
         report["estimated_credits"] = credits.as_dict() if credits else None
+        if (state_dir / local_state.STREAMING_FILE).exists():
+            report["streaming"] = streaming_status.status(state_dir)
     except LocalStackError as err:
         _fail(err)
     json.dump(report, sys.stdout, indent=2, default=str)
@@ -149,10 +153,17 @@ def demo(
              "--flush-seconds", "2"],
             None,
         )  # fmt: skip
+        producers = [producer]
+        # Ingestion both (Pulumi.local.yaml): a second producer streams over the Snowpipe Streaming API.
+        if (state_dir / local_state.STREAMING_FILE).exists():
+            command = [sys.executable, "-m", "local_stack.producer", "--mode", "streaming",
+                       "--state-dir", str(state_dir), "--rate", str(rate)]  # fmt: skip
+            producers.append(processes.start(state_dir, "streaming-producer", command, None))
         _print_endpoints(endpoints, state_dir)
-        console.print(f"producer sending ~{rate:.0f} events/s (log: {producer.log}); Ctrl-C stops everything")
+        logs = ", ".join(p.log for p in producers)
+        console.print(f"{len(producers)} producer(s) sending ~{rate:.0f} events/s each (logs: {logs}); Ctrl-C stops")
         view = threading.Thread(
-            target=_live_view, args=(endpoints, state_dir, producer, stop, failure), name="live-view", daemon=True
+            target=_live_view, args=(endpoints, state_dir, producers, stop, failure), name="live-view", daemon=True
         )
         view.start()
         stop.wait()
@@ -173,31 +184,35 @@ def demo(
 def _live_view(
     endpoints: local_state.Endpoints,
     state_dir: Path,
-    producer: processes.TrackedProcess,
+    producers: list[processes.TrackedProcess],
     stop: threading.Event,
     failure: list[BaseException],
 ) -> None:
     """Refreshes the live table every 2 s until `stop`; an error is kept in `failure` and stops the demo."""
     try:
-        _refresh_live_table(endpoints, state_dir, producer, stop)
+        _refresh_live_table(endpoints, state_dir, producers, stop)
     except BaseException as err:  # handed to the main thread, which re-raises it after stopping the stack
         failure.append(err)
         stop.set()
 
 
 def _refresh_live_table(
-    endpoints: local_state.Endpoints, state_dir: Path, producer: processes.TrackedProcess, stop: threading.Event
+    endpoints: local_state.Endpoints, state_dir: Path, producers: list[processes.TrackedProcess], stop: threading.Event
 ) -> None:
     from infra.sql_source import dashboard_queries
     from local_stack.snowpipe import status
 
     connection = endpoints_module.connect_snowflake(endpoints, user="demo")
     queries = dashboard_queries()
+    lag_by_path = dashboard_queries("live_view_queries.sql")["ingest_lag_by_path"]
     try:
         with Live(console=console, refresh_per_second=2) as live:
             while not stop.is_set():
-                if not processes.alive(producer.pid):
-                    raise LocalStackError(f"the producer stopped; see {producer.log}:\n{processes.tail(producer.log)}")
+                for producer in producers:
+                    if not processes.alive(producer.pid):
+                        raise LocalStackError(
+                            f"the {producer.name} stopped; see {producer.log}:\n{processes.tail(producer.log)}"
+                        )
                 report = status(state_dir)["pipes"][0]
                 cursor = connection.cursor()
                 newest = cursor.execute("SELECT MAX(event_timestamp) FROM enriched_events").fetchone()[0]
@@ -206,6 +221,11 @@ def _refresh_live_table(
                 table.add_row("files loaded / skipped", f"{report['files_loaded']} / {report['files_skipped']}")
                 table.add_row("rows loaded", f"{report['rows_loaded']:,}")
                 table.add_row("freshness lag (newest event → queryable)", f"{lag:.1f} s" if lag is not None else "-")
+                for path, rows, median, p95 in cursor.execute(lag_by_path).fetchall():
+                    table.add_row(
+                        f"ingest lag, {path} (last minute)",
+                        f"median {float(median):.2f} s, p95 {float(p95):.2f} s over {rows:,} rows",
+                    )
                 for name, sql in queries.items():
                     rows = cursor.execute(sql).fetchall()
                     shown = ", ".join(f"{r[0]}: {float(r[-1]):,.0f}" for r in rows[:3]) or "-"

@@ -31,6 +31,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
 LOCAL_STACK = "local"
 SECRET_KEYS = ("ecommerce-analytics:supersetPassword", "ecommerce-analytics:dashboardUserPrivateKey")
+STREAMING_KEY_FILE = "streaming_rsa_key.p8"
 
 
 @dataclass
@@ -40,10 +41,11 @@ class LocalStackSettings:
     snowflake_port: int = 0
     superset: bool = True
     superset_port: int = 8088
+    streaming_port: int = 0
 
     @classmethod
     def from_environment(cls, state_dir: Path = DEFAULT_STATE_DIR) -> LocalStackSettings:
-        """MOTO_PORT, SNOWFLAKE_PORT, SUPERSET_PORT (0 = any free port) and SUPERSET=0|1."""
+        """MOTO_PORT, SNOWFLAKE_PORT, SUPERSET_PORT, STREAMING_PORT (0 = any free port) and SUPERSET=0|1."""
 
         def port(variable: str, default: int) -> int:
             value = os.environ.get(variable, str(default))
@@ -60,6 +62,7 @@ class LocalStackSettings:
             snowflake_port=port("SNOWFLAKE_PORT", 0),
             superset=superset == "1",
             superset_port=port("SUPERSET_PORT", 8088),
+            streaming_port=port("STREAMING_PORT", 0),
         )
 
 
@@ -113,6 +116,14 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
                 "ecommerce-analytics:dashboardUserPrivateKey": private_key,
             }
 
+        # The streaming producer's service user gets a throwaway key too; its
+        # private half stays in the state dir for the local producer.
+        streaming_public_key, streaming_private_key = throwaway_key_pair()
+        key_file = state / STREAMING_KEY_FILE
+        key_file.write_text(streaming_private_key)
+        os.chmod(key_file, 0o600)
+        overrides["ecommerce-analytics:streamingUserPublicKey"] = streaming_public_key
+
         progress("deploying the Pulumi program (Pulumi.local.yaml) onto the emulators")
         deploy_started = time.monotonic()
         run = deploy(state, s3_endpoint, snowflake_port, overrides)
@@ -137,6 +148,7 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
             dashboard_url=exports.get("dashboard_url"),
         )
         local_state.write_endpoints(state, endpoints)
+        streaming = _streaming_endpoint(state, settings, exports)
 
         if start_worker:
             progress("starting the local Snowpipe worker")
@@ -145,11 +157,46 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
             )
             processes.wait_ready(worker, lambda: "local Snowpipe running" in Path(worker.log).read_text(), timeout=30)
             _start_task_runner(state, progress)
+            if streaming is not None:
+                start_streaming_emulator(state, streaming, progress)
         progress(f"local stack up in {time.monotonic() - started:.1f} s")
         return endpoints
     except BaseException:
         processes.stop_all(state)
         raise
+
+
+def _streaming_endpoint(
+    state: Path, settings: LocalStackSettings, exports: dict[str, Any]
+) -> local_state.StreamingEndpoint | None:
+    """`.local/streaming.json` when the program declared the streaming path (ingestion streaming or both)."""
+    if "streaming_pipe_name" not in exports:
+        return None
+    port = processes.choose_port(settings.streaming_port, "STREAMING_PORT", "the Snowpipe Streaming emulator")
+    endpoint = local_state.StreamingEndpoint(
+        url=f"http://127.0.0.1:{port}",
+        account="LOCAL",
+        user=exports["streaming_user"],
+        pipe=f"{exports['database']}.{exports['schema']}.{exports['streaming_pipe_name']}",
+        private_key_file=str(state / STREAMING_KEY_FILE),
+    )
+    local_state.write_streaming(state, endpoint)
+    return endpoint
+
+
+def start_streaming_emulator(
+    state: Path, endpoint: local_state.StreamingEndpoint, progress: Progress = print, env: dict | None = None
+) -> processes.TrackedProcess:
+    """The Snowpipe Streaming API emulator (local_stack/streaming/), tracked like every other process."""
+    from local_stack.streaming.emulator import READY_LINE
+
+    port = int(endpoint.url.rsplit(":", 1)[1])
+    progress(f"starting the Snowpipe Streaming emulator on {endpoint.url}")
+    command = [sys.executable, "-m", "local_stack.streaming", "--state-dir", str(state), "--port", str(port),
+               "--account", endpoint.account]  # fmt: skip
+    emulator = processes.start(state, "streaming", command, port, env=env)
+    processes.wait_ready(emulator, lambda: READY_LINE in Path(emulator.log).read_text(), timeout=60)
+    return emulator
 
 
 def start_emulators(settings: LocalStackSettings, progress: Progress = print) -> tuple[str, int]:
@@ -365,6 +412,8 @@ def destroy(state_dir: Path = DEFAULT_STATE_DIR, progress: Progress = print) -> 
         progress("stopped the local Snowpipe worker (its pipe is being dropped)")
     if processes.stop(state_dir, "task-runner"):
         progress("stopped the local task runner (its task is being dropped)")
+    if processes.stop(state_dir, "streaming"):
+        progress("stopped the Snowpipe Streaming emulator (its pipe is being dropped)")
     context = LocalContext(
         s3_endpoint_url=found.s3_endpoint_url,
         region=found.region,

@@ -16,6 +16,7 @@ preview" instead of a false violation.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,12 @@ TABLE = "snowflake:index/table:Table"
 SERVICE_USERS = ("snowflake:index/serviceUser:ServiceUser", "snowflake:index/legacyServiceUser:LegacyServiceUser")
 PASSWORD_USERS = ("snowflake:index/legacyServiceUser:LegacyServiceUser", "snowflake:index/user:User")
 STACK = "pulumi:pulumi:Stack"
+GRANT_PRIVILEGES = "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole"
+GRANT_ROLE = "snowflake:index/grantAccountRole:GrantAccountRole"
+KEY_PAIR_USER = "snowflake:index/serviceUser:ServiceUser"
+# What calling the Snowpipe Streaming API needs, and all a producer's role may
+# hold (docs.snowflake.com, user-guide/snowpipe-streaming/snowpipe-streaming-access-control).
+STREAMING_PRIVILEGES = {("USAGE", "DATABASE"), ("USAGE", "SCHEMA"), ("INSERT", "TABLE"), ("OPERATE", "PIPE")}
 # Types pulumi-snowflake 2.22.0 documents with "**Required warehouse** This
 # resource may require active warehouse" (their docstrings): Snowflake refuses
 # them without a warehouse in the provider's session, e.g. CREATE PROCEDURE ...
@@ -423,7 +430,18 @@ def _on_error(copy_statement: str) -> str | None:
     return None
 
 
+def _is_streaming(pipe: Resource) -> bool:
+    """A Snowpipe Streaming pipe reads TABLE(DATA_SOURCE(TYPE => 'STREAMING')): channels feed it, not files."""
+    statement = _plain(pipe.props.get("copyStatement")) or ""
+    return bool(re.search(r"DATA_SOURCE\s*\(\s*TYPE\s*=>\s*'STREAMING'", statement, re.I))
+
+
 def pipe_skips_bad_files(pipe: Resource, _ctx):
+    # A streaming pipe has no files to skip: it runs ON_ERROR = CONTINUE
+    # implicitly and reports bad rows in channel status (docs,
+    # snowpipe-streaming/snowpipe-streaming-error-tables).
+    if _is_streaming(pipe):
+        return
     statement = pipe.props.get("copyStatement") or ""
     try:
         on_error = _on_error(statement)
@@ -438,8 +456,78 @@ def pipe_skips_bad_files(pipe: Resource, _ctx):
 
 
 def pipe_reports_errors(pipe: Resource, _ctx):
-    if not pipe.props.get("errorIntegration"):
+    # Error integrations report skipped files; a streaming pipe's errors are in its channels' status.
+    if not _is_streaming(pipe) and not pipe.props.get("errorIntegration"):
         yield "has no errorIntegration: skipped files would go unnoticed"
+
+
+def _grant_target(grant: Resource) -> tuple[str, str]:
+    """(object kind, object name) a GrantPrivilegesToAccountRole names; ("?", ...) for bulk forms (all/future)."""
+    props = grant.props
+    if target := _plain(props.get("onAccountObject")):
+        return str(target.get("objectType", "?")).upper(), str(target.get("objectName", "")).upper()
+    if target := _plain(props.get("onSchema")):
+        return ("SCHEMA", str(target["schemaName"]).upper()) if target.get("schemaName") else ("?", "all schemas")
+    if target := _plain(props.get("onSchemaObject")):
+        if target.get("objectType") and target.get("objectName"):
+            return str(target["objectType"]).upper(), str(target["objectName"]).upper()
+        return "?", "all or future objects"
+    return "?", "the account"
+
+
+def _streaming_roles(resources) -> set[str]:
+    """Roles granted OPERATE on a streaming pipe of this stack (by its qualified name)."""
+    pipes = {
+        ".".join(str(_plain(p.props.get(k))) for k in ("database", "schema", "name")).upper()
+        for p in _of(resources, PIPE)
+        if _is_streaming(p)
+    }
+    roles = set()
+    for grant in _of(resources, GRANT_PRIVILEGES):
+        kind, name = _grant_target(grant)
+        if (
+            kind == "PIPE"
+            and name in pipes
+            and "OPERATE" in [str(x).upper() for x in _items(grant.props.get("privileges"))]
+        ):
+            roles.add(str(_plain(grant.props.get("accountRoleName"))).upper())
+    return roles
+
+
+def streaming_role_least_privilege(resources, _ctx):
+    roles = _streaming_roles(resources)
+    for grant in _of(resources, GRANT_PRIVILEGES):
+        role = str(_plain(grant.props.get("accountRoleName"))).upper()
+        if role not in roles:
+            continue
+        kind, name = _grant_target(grant)
+        if _is_true(grant.props.get("allPrivileges")):
+            yield grant, f"grants ALL PRIVILEGES on {kind} {name} to streaming role {role}"
+        for privilege in _items(grant.props.get("privileges")):
+            if (str(privilege).upper(), kind) not in STREAMING_PRIVILEGES:
+                yield (
+                    grant,
+                    f"grants {privilege} on {kind} {name} to streaming role {role}: the streaming API needs only "
+                    "USAGE on the database and schema, INSERT on the table, OPERATE on the pipe",
+                )
+
+
+def streaming_user_key_pair(resources, _ctx):
+    roles = _streaming_roles(resources)
+    users = {
+        str(_plain(u.props.get("name"))).upper(): u for u in resources if u.type in (*SERVICE_USERS, *PASSWORD_USERS)
+    }
+    for grant in _of(resources, GRANT_ROLE):
+        if str(_plain(grant.props.get("roleName"))).upper() not in roles or not grant.props.get("userName"):
+            continue
+        name = str(_plain(grant.props.get("userName"))).upper()
+        user = users.get(name)
+        if user is None:
+            continue
+        if user.type != KEY_PAIR_USER:
+            yield user, f"holds a streaming role but is a {user.type.rsplit(':', 1)[-1]}: use ServiceUser (no password)"
+        elif not _plain(user.props.get("rsaPublicKey")):
+            yield user, "holds a streaming role but has no rsaPublicKey: set streamingUserPublicKey"
 
 
 def runs_in_a_warehouse_session(resource: Resource, _ctx):
@@ -593,6 +681,19 @@ POLICIES: tuple[Policy, ...] = (
         mandatory,
         types=(PIPE,),
         check_resource=pipe_reports_errors,
+    ),
+    Policy(
+        "streaming-role-least-privilege",
+        "A role with OPERATE on a streaming pipe holds only what the Snowpipe Streaming API needs: USAGE on the "
+        "database and schema, INSERT on the table, OPERATE on the pipe.",
+        mandatory,
+        check_stack=streaming_role_least_privilege,
+    ),
+    Policy(
+        "streaming-user-key-pair",
+        "A user holding a streaming role is a ServiceUser (no password) with an RSA public key.",
+        mandatory,
+        check_stack=streaming_user_key_pair,
     ),
     Policy(
         "required-warehouse-in-session",

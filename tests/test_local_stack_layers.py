@@ -12,13 +12,16 @@ LAYERS = {
     "services": 2,
     "snowpipe": 3,
     "tasks": 3,
-    "emulators": 4,
-    "account": 5,
-    "engine": 6,
-    "producer": 7,
-    "stack": 7,
-    "cli": 8,
-    "harness": 8,
+    "streaming": 4,
+    "emulators": 5,
+    "account": 6,
+    "engine": 7,
+    "shopping": 8,
+    "streaming_producer": 9,
+    "stack": 9,
+    "producer": 10,
+    "cli": 11,
+    "harness": 11,
 }
 
 

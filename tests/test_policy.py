@@ -27,6 +27,7 @@ import infra.config
 import infra.snowflake_access
 import infra.snowflake_provider
 import infra.sql_source
+import infra.streaming_ingestion
 from local_stack.engine import policy_gate
 from local_stack.engine.program_runner import PROJECT_DIR, ProgramRun, run_program
 from local_stack.stack import throwaway_key_pair
@@ -321,3 +322,31 @@ def test_secret_output_is_not_a_violation(tmp_path, superset_url):
         secret_keys=(f"{NS}:supersetPassword", f"{NS}:dashboardUserPrivateKey"),
     )
     assert "no-secret-in-plain-output" not in {v.policy for v in policy_gate.violations(run, "dev")}
+
+
+STREAMING = {f"{NS}:ingestion": "both", f"{NS}:streamingUserPublicKey": PUBLIC_KEY}
+
+
+def test_streaming_stack_passes_every_policy():
+    # The streaming pipe has neither ON_ERROR = SKIP_FILE nor an error integration, by design (issue 19).
+    found = policy_gate.violations(run_dev(STREAMING), "dev")
+    assert names(found) == set(), "\n".join(map(str, found))
+
+
+def test_streaming_role_least_privilege(monkeypatch):
+    monkeypatch.setitem(infra.streaming_ingestion.STREAMING_PRIVILEGES, "TABLE", ("INSERT", "SELECT"))
+    violation = refused(run_dev(STREAMING), "streaming-role-least-privilege")
+    assert "SELECT on TABLE ECOMMERCE_DEV.ANALYTICS.ECOMMERCE_EVENTS" in violation.message
+
+
+def test_streaming_user_key_pair(monkeypatch):
+    real = snowflake.ServiceUser
+
+    def without_key(resource_name, **kwargs):
+        if kwargs.get("name") == "ECOMMERCE_DEV_STREAMING":
+            kwargs.pop("rsa_public_key")
+        return real(resource_name, **kwargs)
+
+    monkeypatch.setattr(snowflake, "ServiceUser", without_key)
+    violation = refused(run_dev(STREAMING), "streaming-user-key-pair", resource="streaming-ingestion-user")
+    assert "no rsaPublicKey" in violation.message

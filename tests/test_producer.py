@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.producer import generate_events, ndjson_gz, object_key
+from local_stack.producer import ndjson_gz, object_key
+from local_stack.shopping import generate_events
 
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)

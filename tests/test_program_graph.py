@@ -336,7 +336,7 @@ def test_dashboard_role_reads_only_the_views_and_result_tables(run):
         for r in run.of_type("snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
     ]
     privileges = sorted(p for g in grants for p in g["privileges"])
-    assert privileges == ["SELECT"] * 6 + ["USAGE"] * 3, f"dashboard role grants: {privileges}"
+    assert privileges == ["SELECT"] * 7 + ["USAGE"] * 3, f"dashboard role grants: {privileges}"
     selects = {
         (g["onSchemaObject"]["objectType"], g["onSchemaObject"]["objectName"].rsplit(".", 1)[1])
         for g in grants
@@ -346,6 +346,7 @@ def test_dashboard_role_reads_only_the_views_and_result_tables(run):
     assert selects == {
         ("VIEW", "ENRICHED_EVENTS"),
         ("VIEW", "PIPE_LOAD_HISTORY"),
+        ("VIEW", "INGEST_LAG"),
         ("VIEW", "CONVERSION_FUNNEL"),
         ("TABLE", "SESSION_FUNNEL"),
         ("TABLE", "PRODUCT_CONVERSION"),

@@ -25,6 +25,8 @@ import re
 import secrets
 from fnmatch import fnmatchcase
 
+from infra.sql_source import is_streaming_copy
+from local_stack.account import streaming_pipes
 from local_stack.account.context import Deleter, Handler, LocalContext, Outputs
 from local_stack.account.dynamic_resources import reveal
 from local_stack.account.snowflake_account import (
@@ -379,6 +381,8 @@ def _copy_history_view(ctx: LocalContext, inputs: Outputs) -> tuple[str, Outputs
 
 
 def pipe(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    if is_streaming_copy(inputs["copyStatement"]):
+        return streaming_pipes.create_pipe(ctx, inputs)
     what = f"pipe {inputs['name']}"
     path = _in_schema(ctx, inputs, what)
     copy = inputs["copyStatement"]
@@ -604,6 +608,8 @@ def revert_execute(ctx: LocalContext, resource: StateResource) -> None:
 
 
 def drop_pipe(ctx: LocalContext, resource: StateResource) -> None:
+    if is_streaming_copy(resource.inputs["copyStatement"]):
+        return streaming_pipes.drop_pipe(ctx, resource.inputs)
     database_name, schema_name, name = _path(resource.inputs)
     # The pipe's queue goes with it (the notification pointing at it was deleted first).
     ctx.aws("sqs").delete_queue(QueueUrl=_queue_url(ctx, resource.outputs["notificationChannel"]))

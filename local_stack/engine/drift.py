@@ -143,8 +143,13 @@ def stack_differences(state_dir: Path) -> tuple[list[Difference], list[str]]:
                 described = cursor.execute(f"DESCRIBE TABLE {'.'.join(path)}").fetchall()
                 differences += table_differences(resource, described)
             elif resource.type == PIPE:
-                record = next(p for p in pipes if (p.database, p.schema, p.name) == path)
-                differences += pipe_differences(resource, record)
+                record = next((p for p in pipes if (p.database, p.schema, p.name) == path), None)
+                if (
+                    record is None
+                ):  # a streaming pipe: recorded for the emulator (local_stack/account/streaming_pipes.py)
+                    gaps.append(f"{resource.name}: a streaming pipe's definition is not read back locally")
+                else:
+                    differences += pipe_differences(resource, record)
             elif resource.type == STAGE:
                 shown = cursor.execute(f"SHOW STAGES IN SCHEMA {path[0]}.{path[1]}").fetchall()
                 columns = [d[0].lower() for d in cursor.description]

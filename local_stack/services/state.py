@@ -30,6 +30,8 @@ ACCOUNT_FILE = "local-cloud.json"
 DEPLOY_RECORD_FILE = "deploy.json"
 DEPLOY_CONFIG_FILE = "deploy-config.json"
 DEPLOY_STATE_FILE = "pulumi-state.json"
+STREAMING_FILE = "streaming.json"
+"""Where the local Snowpipe Streaming emulator listens, and its channels' records."""
 # Files of one stack's life, removed by the next `up`; caches (the Superset venv and home) survive.
 RUN_FILES = (
     ENDPOINTS_FILE,
@@ -39,6 +41,7 @@ RUN_FILES = (
     DEPLOY_RECORD_FILE,
     DEPLOY_CONFIG_FILE,
     DEPLOY_STATE_FILE,
+    STREAMING_FILE,
 )
 _RESTART = "restart the local stack (`make local-down && make local-up`)"
 
@@ -109,6 +112,38 @@ class Pipe:
     @property
     def qualified_name(self) -> str:
         return f"{self.database}.{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamingEndpoint:
+    """`.local/streaming.json`: how a producer reaches the local Snowpipe Streaming API (local_stack/streaming/)."""
+
+    url: str
+    """The emulator: it answers as the account URL and as the ingest host."""
+    account: str
+    """Account identifier the JWT names (fakesnow has no account; the emulator checks this one)."""
+    user: str
+    """The streaming service user the program created."""
+    pipe: str
+    """DATABASE.SCHEMA.PIPE of the streaming pipe."""
+    private_key_file: str
+    """The throwaway PKCS#8 key of that user (mode 600, local only)."""
+
+
+def write_streaming(state_dir: Path, endpoint: StreamingEndpoint) -> Path:
+    path = Path(state_dir) / STREAMING_FILE
+    _write(path, dataclasses.asdict(endpoint))
+    return path
+
+
+def read_streaming(state_dir: Path) -> StreamingEndpoint:
+    path = Path(state_dir) / STREAMING_FILE
+    if not path.exists():
+        raise LocalStackError(
+            f"{path} is missing: the local stack streams only when Pulumi.local.yaml's ingestion is "
+            "streaming or both; start it with `make local-up`"
+        )
+    return _build(StreamingEndpoint, _load(path), path)
 
 
 def write_endpoints(state_dir: Path, endpoints: Endpoints) -> Path:

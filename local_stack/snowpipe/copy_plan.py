@@ -32,7 +32,7 @@ class ProjectedColumn:
     """One item of the COPY's SELECT list, bound to the column it fills."""
 
     target: TargetColumn
-    source: str  # "path" ($1:a.b), "record" ($1) or "metadata"
+    source: str  # "path" ($1:a.b), "record" ($1), "metadata" or "constant" (a literal, CURRENT_TIMESTAMP())
     path: tuple[str | int, ...] = ()
     cast: str | None = None  # Snowflake type family the value is cast to
     metadata: str | None = None  # METADATA$... name
@@ -81,6 +81,22 @@ class CopyPlan:
             f"FROM read_ndjson_objects({source}, filename = TRUE) AS src({RECORD_COLUMN}, {FILENAME_COLUMN}) "
             f"JOIN (SELECT {meta_items} FROM read_ndjson_objects({meta_source}) AS m(M)) AS meta "
             f"ON meta.{SPOOL_COLUMN} = src.{FILENAME_COLUMN}"
+        )
+
+    def insert_records_sql(self, data_file: Path) -> str:
+        """INSERT ... SELECT of the projection over an NDJSON file of records, for a COPY without METADATA$ columns.
+
+        The Snowpipe Streaming emulator applies appended rows with it: a
+        streaming pipe reads no file, so there is no file metadata to join.
+        """
+        if any(column.source == "metadata" for column in self.columns):
+            raise CopyPlanError("a COPY with METADATA$ columns reads files: use insert_sql")
+        items = ", ".join(_over_record(column.expression).sql(DIALECT) for column in self.columns)
+        names = ", ".join(c.target.name for c in self.columns)
+        source = exp.Literal.string(str(data_file)).sql(DIALECT)
+        return (
+            f"INSERT INTO {self.table} ({names}) SELECT {items} "
+            f"FROM read_ndjson_objects({source}) AS src({RECORD_COLUMN})"
         )
 
 
@@ -215,6 +231,9 @@ def _project(target: TargetColumn, item: exp.Expression) -> ProjectedColumn:
         return ProjectedColumn(target, "metadata", metadata=name, expression=node)
     if _is_dollar_one(node):
         return ProjectedColumn(target, "record", cast="VARIANT", expression=node)
+    # What a streaming pipe fills SOURCE_FILE and LOADED_AT with (sql/snowflake_streaming_pipe.sql).
+    if (isinstance(node, exp.Literal) and node.is_string) or isinstance(node, exp.CurrentTimestamp):
+        return ProjectedColumn(target, "constant", expression=node)
     if isinstance(node, exp.Cast):
         path = _json_path(node.this)
         if path is None and _is_dollar_one(node.this):
@@ -225,8 +244,8 @@ def _project(target: TargetColumn, item: exp.Expression) -> ProjectedColumn:
     if path is not None:
         return ProjectedColumn(target, "path", path, "VARIANT", expression=node)
     raise CopyPlanError(
-        f"projection {item.sql(DIALECT)} for {target.name}: only $1, $1:path[::type] and METADATA$ columns "
-        "are supported"
+        f"projection {item.sql(DIALECT)} for {target.name}: only $1, $1:path[::type], METADATA$ columns, "
+        "string literals and CURRENT_TIMESTAMP() are supported"
     )
 
 

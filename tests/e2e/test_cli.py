@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import producer, stack
+from local_stack import producer, shopping, stack
 from local_stack.services import endpoints as local_endpoints
 from local_stack.services import processes
 
@@ -40,10 +40,10 @@ def test_status_reports_each_file_with_its_rows_or_its_error(tmp_path):
     try:
         s3 = local_endpoints.aws_client(endpoints, "s3")
         prefix = endpoints.events_prefix
-        good = producer.generate_events(25, seed=3)
+        good = shopping.generate_events(25, seed=3)
         s3.put_object(Bucket=endpoints.bucket, Key=f"{prefix}cli/good.ndjson.gz", Body=producer.ndjson_gz(good))
         # quantity is required: the pipe's NOT NULL column makes Snowflake skip the whole file.
-        bad = [{k: v for k, v in e.items() if k != "quantity"} for e in producer.generate_events(4, seed=4)]
+        bad = [{k: v for k, v in e.items() if k != "quantity"} for e in shopping.generate_events(4, seed=4)]
         s3.put_object(Bucket=endpoints.bucket, Key=f"{prefix}cli/bad.ndjson", Body=producer.ndjson(bad))
 
         reports: list[dict] = []

@@ -22,7 +22,7 @@ import orjson
 import pytest
 
 from infra import sql_source
-from local_stack import producer
+from local_stack import producer, shopping
 from local_stack.harness import stop_process
 from local_stack.snowpipe import load_history, status_report
 from local_stack.snowpipe.worker import FAIL_BEFORE_COMMIT_ENV
@@ -116,7 +116,7 @@ def good(count: int, tag: str) -> list[dict[str, Any]]:
 
 
 def test_events_appear_in_table_and_view_with_exact_counts(env: LocalEnv, worker: Worker, db: Any) -> None:
-    batches = [producer.generate_events(2_000, seed=seed) for seed in (11, 12, 13)]
+    batches = [shopping.generate_events(2_000, seed=seed) for seed in (11, 12, 13)]
     paths = [
         put(env, "loads/a.ndjson.gz", producer.ndjson_gz(batches[0])),
         put(env, "loads/b.ndjson", producer.ndjson(batches[1])),
@@ -197,7 +197,7 @@ def _normalise(rows: list[tuple]) -> list[tuple]:
 
 def test_dashboard_queries_equal_python_over_the_uploaded_files(env: LocalEnv, worker: Worker, db: Any) -> None:
     for seed in (21, 22):
-        path = put(env, f"dashboards/{seed}.ndjson.gz", producer.ndjson_gz(producer.generate_events(3_000, seed=seed)))
+        path = put(env, f"dashboards/{seed}.ndjson.gz", producer.ndjson_gz(shopping.generate_events(3_000, seed=seed)))
         settled(env, db, path)
     drained(env)
     # Every file the pipe loaded so far, read back from S3: the view holds
@@ -449,7 +449,7 @@ def test_failure_between_rows_and_commit_leaves_nothing_then_every_file_loads_on
     marker = "inject/"
     stopped(env, worker)
     for n in range(files):
-        put(env, f"inject/{n:02d}.ndjson.gz", producer.ndjson_gz(producer.generate_events(per_file, seed=300 + n)))
+        put(env, f"inject/{n:02d}.ndjson.gz", producer.ndjson_gz(shopping.generate_events(per_file, seed=300 + n)))
     bad = put(env, "inject/bad.ndjson", lines(event(event_id="inj-bad", quantity="lots")))
     before = worker_log(env.state_dir, whole=True).count("injected before COMMIT")
     try:
