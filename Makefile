@@ -74,9 +74,9 @@ smoke: setup
 test: setup superset-setup browser lint
 	$(PY) -m pytest
 
-# Unit and mock-runtime tests only (no emulators, Superset or browser): seconds.
+# Unit and mock-runtime tests only: no emulator, Superset or browser starts (tests/conftest.py checks).
 test-fast: setup
-	$(PY) -m pytest -m "not e2e and not cloud"
+	$(PY) -m pytest -m "not e2e and not cloud and not emulator"
 
 lint: setup
 	.venv/bin/ruff check .

@@ -92,11 +92,9 @@ def test_insert_replaces_dollar_one_and_metadata(plan: copy_plan.CopyPlan) -> No
     assert "CAST(GET_PATH(RECORD, 'customer_id') AS DECIMAL(38, 0))" in sql, "the pipe's own casts must be kept"
 
 
+@pytest.mark.emulator
 def test_batch_insert_gives_each_row_its_own_files_metadata(plan: copy_plan.CopyPlan, tmp_path: Path) -> None:
-    """Run the batch INSERT's SELECT on DuckDB itself: rows of two files keep their own SOURCE_FILE.
-
-    Broken on purpose once: joining the metadata ON TRUE gave every row both names (6 rows); this failed.
-    """
+    """Run the batch INSERT's SELECT on fakesnow (in process): rows of two files keep their own SOURCE_FILE."""
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_bytes(ndjson(record(event_id="a1"), record(event_id="a2")))
     second.write_bytes(ndjson(record(event_id="b1")))

@@ -182,6 +182,7 @@ def test_output_columns_are_the_tables_of_sql():
     assert tuple(c.name for c in specs["PRODUCT_CONVERSION"].columns) == PRODUCT_CONVERSION_COLUMNS
 
 
+@pytest.mark.emulator
 def test_full_run_equals_the_duckdb_oracle_and_the_hand_computed_rows(port):
     """Broken on purpose: revenue over all event types -> s2 revenue and the oracle differ."""
     session = _fresh(port, "FULL_RUN")
@@ -212,6 +213,7 @@ def test_full_run_equals_the_duckdb_oracle_and_the_hand_computed_rows(port):
     assert by_day[(99, "2026-11-01")]["VIEW_TO_PURCHASE_RATE"] is None, "no views: no rate"
 
 
+@pytest.mark.emulator
 def test_incremental_batches_with_late_duplicate_and_retried_runs_equal_a_full_recompute(port):
     """Refresh per load (B twice, as a retried run; B's copy of e03 and C's late event), then compare.
 
@@ -256,6 +258,7 @@ class InjectedFailureError(RuntimeError):
     pass
 
 
+@pytest.mark.emulator
 def test_runner_failing_between_writing_results_and_commit_loses_and_duplicates_nothing(port):
     """A hook raises after the MERGEs and the offset were written, before COMMIT.
 
