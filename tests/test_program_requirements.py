@@ -1,4 +1,4 @@
-"""Each runtime imports only what its own requirements file installs.
+"""Each runtime imports only what its own requirements file installs; the bench imports no test code.
 
 `pulumi up` and `pulumi preview` run __main__.py (and what it imports) in a venv
 built from requirements.txt; the policy pack runs in one built from
@@ -123,3 +123,10 @@ def test_the_check_sees_an_undeclared_import(tmp_path):
     program.write_text("import pulumi\nfrom infra.config import load_config\n\ndef f():\n    import moto\n")
     _, third = imports_of(program)
     assert undeclared(third, requirement_names(ROOT / "requirements.txt")) == {"moto": ["moto"]}
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "bench").glob("*.py")))
+def test_the_bench_imports_no_test_code(script):
+    first, _ = imports_of(ROOT / "bench" / script)
+    tests = sorted(m for m in first if m.split(".")[0] == "tests")
+    assert not tests, f"bench/{script} imports test code: {tests}"

@@ -27,7 +27,7 @@ from infra import sql_source
 from local_stack.task_runner import run_task_once
 from local_stack.task_runner_spec import TaskSpec
 from local_stack.task_runner_stream import EmulatedStream
-from tests.transformations_fixture import (
+from local_stack.transformations_harness import (
     DATABASE,
     Event,
     fakesnow_server,

@@ -40,6 +40,14 @@ def worker(env: LocalEnv) -> Iterator[Worker]:
     stop_process(running.process)
 
 
+@pytest.fixture(scope="module")
+def db(env: LocalEnv) -> Iterator[Any]:
+    """A cursor on the session stack's Snowflake (fakesnow)."""
+    connection = env.connect()
+    yield connection.cursor()
+    connection.close()
+
+
 @pytest.fixture(scope="session")
 def superset_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The stack with Superset and seed events (tests/e2e/superset_stack.py), once per session."""
