@@ -38,9 +38,9 @@ if "--local-testing-path" in sys.argv:
     sys.path.append(sys.argv[sys.argv.index("--local-testing-path") + 1])
 
 from local_stack import producer  # noqa: E402
+from local_stack.harness import local_env, start_worker, stop_process, wait_until  # noqa: E402
 from local_stack.task_runner import run_task_once  # noqa: E402
 from local_stack.task_runner_spec import LOCAL_INTERVAL_SECONDS, TaskSpec  # noqa: E402
-from local_stack.harness import local_env, start_worker, stop_process, wait_until  # noqa: E402
 from local_stack.transformations_harness import (  # noqa: E402
     DATABASE,
     Event,
