@@ -1,4 +1,7 @@
-"""The local stack's one error class, shared by every module that can refuse to start, stop or read state."""
+"""The error of the local stack's processes and state: it cannot start, stop or be read.
+
+The local deploy's refusals are local_context.LocalDeployError.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""The local deploy runs the policy pack's checks on a dry run and refuses before creating anything.
-
-Broken on purpose while writing: deploy() without the check_policies call let
-the variant reach LocalCloud, which failed connecting to the (absent) emulators
-instead of naming the policy.
-"""
+"""The local deploy runs the policy pack's checks on a dry run and refuses before creating anything."""
 
 from __future__ import annotations
 

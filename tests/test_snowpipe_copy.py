@@ -13,9 +13,10 @@ import snowflake.connector
 import sqlglot
 
 from infra import sql_source
-from local_stack.snowpipe import copy_plan, pipes, quick_check, record_checks
+from local_stack.snowpipe import copy_plan, quick_check, record_checks
 from local_stack.snowpipe.copy_plan import CopyPlanError, TargetColumn
 from local_stack.snowpipe.record_checks import RecordError
+from local_stack.state import Pipe
 
 NAMESPACE = sql_source.SchemaPath("ECOMMERCE_POC", "ANALYTICS")
 
@@ -326,7 +327,7 @@ def test_truncated_gzip_is_a_file_error() -> None:
 
 
 def test_stage_prefix_gets_a_trailing_slash() -> None:
-    pipe = pipes.PipeSpec(
+    pipe = Pipe(
         name="P", database="D", schema="S", copy_statement="COPY", auto_ingest=True, queue_url="q",
         queue_arn="arn", stage_name="D.S.STAGE", stage_url="s3://bucket/events",
     )  # fmt: skip

@@ -1,8 +1,4 @@
-"""The Snowpark pieces in the Pulumi graph (mock runtime, Pulumi.dev.yaml): stream, procedure, task, tables.
-
-Broken on purpose: without `started=True` on the task, and with a module
-left out of transformations/bundle.py MODULES, these tests failed.
-"""
+"""The Snowpark pieces in the Pulumi graph (mock runtime, Pulumi.dev.yaml): stream, procedure, task, tables."""
 
 from __future__ import annotations
 

@@ -36,10 +36,9 @@ from local_stack.snowpipe.load_history import (
     history_table,
     rejected_insert,
 )
-from local_stack.snowpipe.pipes import PipeSpec, read_pipes
 from local_stack.snowpipe.quick_check import quick_verdict, quick_verdicts
 from local_stack.snowpipe.record_checks import CastError, FileVerdict, RecordError, decode_file, validate_records
-from local_stack.state import Endpoints, read_endpoints
+from local_stack.state import Endpoints, Pipe, read_endpoints, read_pipes
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ class PipeWorker:
 
     def __init__(
         self,
-        pipe: PipeSpec,
+        pipe: Pipe,
         endpoints: Endpoints,
         spool_dir: Path,
         wait_seconds: int,

@@ -2,11 +2,7 @@
 
 Each broken variant breaks the stack the way it breaks in the cloud (or, for the
 worker and its queue, the local stand-ins for Snowflake's side) and checks that
-smoke fails at the right step with the right cause. Broken on purpose while
-writing: with the notification check left out of the diagnosis, the
-notification-removed test printed the generic "never loaded" cause and failed;
-with PIPE_STATUS answering RUNNING regardless of the worker, the
-worker-stopped test failed at 'canary visible' instead of 'pipe status'.
+smoke fails at the right step with the right cause.
 """
 
 from __future__ import annotations
