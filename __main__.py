@@ -143,7 +143,7 @@ health_reader = PipeHealthReader(
 if config.superset is None:
     pulumi.log.warn(
         "supersetUrl is not set: the Superset dashboards step is left out. To import the dashboards, "
-        "set ecommerce-analytics:supersetUrl (see README, 'Dashboards')"
+        "set ecommerce-analytics:supersetUrl (see docs/operations.md, 'Dashboards')"
     )
 else:
     dashboards = SupersetDashboards(

@@ -193,7 +193,7 @@ def lag(samples: int) -> list[tuple[float, float]]:
 
 
 def _spread(values: list[float], form: str = "{:.2f}") -> str:
-    """median (min-max) of the runs, as the README quotes them."""
+    """median (min-max) of the runs, as docs/benchmarks.md quotes them."""
     median, low, high = (form.format(v) for v in (statistics.median(values), min(values), max(values)))
     return f"{median} ({low}-{high})"
 

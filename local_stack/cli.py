@@ -114,7 +114,7 @@ def demo(
     # The live view queries in a thread of its own and closes its connection
     # while fakesnow still answers. Before this, the demo sometimes did not exit
     # after Ctrl-C (one CI run; 3 of 5 trials while other tests ran); which
-    # step hung was not pinned down (README "Known limits").
+    # step hung was not pinned down (docs/known-limits.md).
     stop = processes.stop_on_signals(logging.getLogger("local_stack.demo"), "the demo")
     failure: list[BaseException] = []
     problem: LocalStackError | None = None

@@ -1,7 +1,7 @@
 """The Snowpark transformation on fixed data, checked against an independent DuckDB computation.
 
-The oracle below is plain DuckDB SQL written from the spec (README,
-"Transformations (Snowpark)"): it shares no code with transformations/ and
+The oracle below is plain DuckDB SQL written from the spec
+(docs/transformations.md): it shares no code with transformations/ and
 runs on DuckDB directly, not through fakesnow or Snowpark. Literal checks on
 a few rows can be verified by hand from the events listed here.
 """
