@@ -27,6 +27,7 @@ from local_stack.errors import LocalStackError
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
 LOCAL_STACK = "local"
+ADVISORIES_FILE = "policy-advisories.txt"  # every policy advisory of the last deploy, in full
 # Files of one stack's life; caches (the Superset venv and home) survive.
 _RUN_FILES = (
     local_state.ENDPOINTS_FILE,
@@ -35,6 +36,7 @@ _RUN_FILES = (
     "deploy.json",
     "deploy-config.json",
     "pulumi-state.json",
+    ADVISORIES_FILE,
     "local-cloud.json",
 )
 SECRET_KEYS = ("ecommerce-analytics:supersetPassword", "ecommerce-analytics:dashboardUserPrivateKey")
@@ -124,8 +126,10 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         deploy_started = time.monotonic()
         run = deploy(state, s3_endpoint, snowflake_port, overrides)
         progress(f"deployed {len(run.resources)} resources in {time.monotonic() - deploy_started:.1f} s")
-        for advisory in run.policy_advisories:
-            progress(f"policy warning {advisory}")
+        if run.policy_advisories:
+            from local_stack import policy_gate
+
+            progress(policy_gate.report_advisories(run.policy_advisories, state / ADVISORIES_FILE))
 
         exports = run.exports
         endpoints = local_state.Endpoints(
