@@ -162,6 +162,22 @@ def _live_view(
         stop.set()
 
 
+# The dashboard's funnel chart reads the same view (sql/conversion_funnel.sql).
+FUNNEL_QUERY = "SELECT stage, sessions FROM conversion_funnel ORDER BY step"
+
+
+def funnel_line(stages: list[tuple[str, int]]) -> str:
+    """The funnel's three numbers in one cell, each later stage with its share of the first."""
+    if not stages:
+        return "-"
+    first = stages[0][1]
+    parts = [f"{stages[0][0]} {first:,}"]
+    for stage, sessions in stages[1:]:
+        share = f" ({sessions / first:.0%})" if first else ""
+        parts.append(f"{stage} {sessions:,}{share}")
+    return " → ".join(parts)
+
+
 def _refresh_live_table(
     endpoints: local_state.Endpoints, state_dir: Path, producer: processes.TrackedProcess, stop: threading.Event
 ) -> None:
@@ -187,6 +203,8 @@ def _refresh_live_table(
                     rows = cursor.execute(sql).fetchall()
                     shown = ", ".join(f"{r[0]}: {float(r[-1]):,.0f}" for r in rows[:3]) or "-"
                     table.add_row(name.replace("_", " "), shown)
+                funnel = cursor.execute(FUNNEL_QUERY).fetchall()
+                table.add_row("conversion funnel (sessions)", funnel_line(funnel))
                 if endpoints.dashboard_url:
                     table.add_row("dashboard", endpoints.dashboard_url)
                 live.update(table)

@@ -16,13 +16,16 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from local_stack import processes
 from local_stack import state as local_state
 from local_stack.errors import LocalStackError
+
+if TYPE_CHECKING:
+    from policy import checks
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
@@ -228,7 +231,7 @@ class DeployResult:
     created: list[str]
     unchanged: list[str]
     declared: dict[str, dict[str, Any]]  # urn -> inputs, as the program declared them this run
-    policy_advisories: list[str]  # advisory findings of the policy pack (policy/checks.py)
+    policy_advisories: list[checks.Violation]  # advisory findings of the policy pack
 
 
 def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[str, str] | None = None) -> DeployResult:
@@ -282,7 +285,7 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
         created=monitor.created,
         unchanged=monitor.unchanged,
         declared={urn: r.inputs for urn, r in run.registrations.items() if r.custom},
-        policy_advisories=[str(v) for v in advisories],
+        policy_advisories=list(advisories),
     )
     record = {"resources": result.resources, "exports": result.exports}
     (state / "deploy.json").write_text(json.dumps(record, indent=2, default=str))
