@@ -23,21 +23,12 @@ from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
 from infra.error_notifications import ErrorNotifications, ErrorNotificationsArgs
 from infra.event_tables import EventTables, EventTablesArgs
 from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
-from infra.pipe_health import PipeHealth, PipeHealthArgs, PipeHealthReader, PipeHealthReaderArgs
+from infra.pipe_health import PipeHealth, PipeHealthArgs
 from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
 from infra.reference_data import ReferenceData, ReferenceDataArgs
 from infra.snowflake_access import SnowflakeS3Access, SnowflakeS3AccessArgs
 from infra.snowflake_provider import admin_provider, warehouse_session_provider
-from infra.snowpark_transformations import (
-    ConversionFunnel,
-    ConversionFunnelArgs,
-    ConversionProcedure,
-    ConversionProcedureArgs,
-    ConversionReader,
-    ConversionReaderArgs,
-    SnowparkTransformations,
-    SnowparkTransformationsArgs,
-)
+from infra.snowpark_transformations import SnowparkTransformations, SnowparkTransformationsArgs
 
 config = load_config()  # stops here, before any resource, if the stack config is bad
 admin = pulumi.ResourceOptions(providers=[admin_provider(role=config.snowflake_admin_role)])
@@ -79,9 +70,8 @@ database = AnalyticsDatabase(
     opts=admin,
 )
 # Statements that need a warehouse run in sessions of the POC warehouse (see infra/snowflake_provider.py).
-on_warehouse = pulumi.ResourceOptions(
-    providers=[warehouse_session_provider(role=config.snowflake_admin_role, warehouse=database.warehouse)]
-)
+warehouse_session = warehouse_session_provider(role=config.snowflake_admin_role, warehouse=database.warehouse)
+on_warehouse = pulumi.ResourceOptions(providers=[warehouse_session])
 tables = EventTables("tables", EventTablesArgs(database=database), opts=pulumi.ResourceOptions.merge(admin, stateful))
 ReferenceData("reference-data", ReferenceDataArgs(tables=tables, path=config.schema_path), opts=on_warehouse)
 errors = ErrorNotifications(
@@ -111,34 +101,18 @@ dashboard_access = DashboardAccess(
     ),
     opts=admin,
 )
-refresh_procedure = ConversionProcedure(
-    "conversion-procedure", ConversionProcedureArgs(database=database), opts=on_warehouse
-)
 # Result tables are state too: the stream's offset moves on once a refresh commits.
 transformations = SnowparkTransformations(
     "transformations",
-    SnowparkTransformationsArgs(database=database, tables=tables, procedure=refresh_procedure),
-    opts=pulumi.ResourceOptions.merge(admin, stateful),
-)
-funnel = ConversionFunnel(
-    "conversion-funnel",
-    ConversionFunnelArgs(database=database, transformations=transformations),
-    opts=on_warehouse,
-)
-conversion_reader = ConversionReader(
-    "conversion-reader",
-    ConversionReaderArgs(
-        transformations=transformations, funnel=funnel, database=database, role_name=dashboard_access.role_name
+    SnowparkTransformationsArgs(
+        database=database, tables=tables, readers=dashboard_access, warehouse_session=warehouse_session
     ),
-    opts=admin,
+    opts=pulumi.ResourceOptions.merge(admin, stateful),
 )
 health = PipeHealth(
     "pipe-health",
-    PipeHealthArgs(database=database.database, schema=database.schema, loads_after=[database, tables]),
-    opts=on_warehouse,
-)
-health_reader = PipeHealthReader(
-    "pipe-health-reader", PipeHealthReaderArgs(view=health, role_name=dashboard_access.role_name), opts=admin
+    PipeHealthArgs(database=database, tables=tables, readers=dashboard_access, warehouse_session=warehouse_session),
+    opts=admin,
 )
 if config.superset is None:
     pulumi.log.warn(
@@ -163,9 +137,7 @@ else:
         ),
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
-        opts=pulumi.ResourceOptions(
-            depends_on=[enriched, dashboard_access, funnel, conversion_reader, health, health_reader]
-        ),
+        opts=pulumi.ResourceOptions(depends_on=[enriched, dashboard_access, transformations, health]),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)
 

@@ -46,6 +46,8 @@ class Registration:
     delete_before_replace: bool = False
     replace_with: tuple[str, ...] = ()
     """URNs whose replacement replaces this resource too (the engine forces it, create-before-delete by default)."""
+    alias_parents: tuple[str, ...] = ()
+    """Parent URNs its aliases name: where an existing stack holds it, if it moved."""
 
 
 @dataclass
@@ -99,6 +101,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             protect=bool(request.protect),
             delete_before_replace=bool(request.deleteBeforeReplace),
             replace_with=tuple(request.replace_with),
+            alias_parents=tuple(a.spec.parentUrn for a in request.aliases if a.HasField("spec") and a.spec.parentUrn),
         )
         return response
 
