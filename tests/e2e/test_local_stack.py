@@ -26,11 +26,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    state = tmp_path_factory.mktemp("local-stack")
-    endpoints = stack.up(stack.LocalStackSettings(state_dir=state, superset=False), progress=lambda _m: None)
-    yield state, endpoints
-    stack.down(state)
+def running(user_stack):
+    """The session's `SUPERSET=0 make local-up` stack (tests/e2e/conftest.py): these tests only read it."""
+    return user_stack
 
 
 def _aws(endpoints, service):
