@@ -1,4 +1,8 @@
-"""What the local Snowpipe tests share: put a file, read its load history, wait for the pipe."""
+"""What the local Snowpipe tests (test_snowpipe_*.py) share: put a file, read its load history, wait for the pipe.
+
+Each test writes under its own folder of the stage prefix, so counts are per
+test even though the stack is shared by the session.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The local Snowpipe on real moto and fakesnow servers: what lands, and what the dashboards read of it.
-
-Each test writes under its own folder of the stage prefix, so counts are per
-test even though the stack is shared by the session.
-"""
+"""The local Snowpipe on real moto and fakesnow servers: what lands, and what the dashboards read of it."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Error notifications: a skipped file publishes Snowflake's INGEST_FAILED_FILE message to the pipe's topic.
-
-Each test writes under its own folder of the stage prefix, so counts are per
-test even though the stack is shared by the session.
-"""
+"""Error notifications: a skipped file publishes Snowflake's INGEST_FAILED_FILE message to the pipe's topic."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Batches, failures and recovery: a batch that fails before COMMIT or on a cast leaves nothing half-loaded.
-
-Each test writes under its own folder of the stage prefix, so counts are per
-test even though the stack is shared by the session.
-"""
+"""Batches, failures and recovery: a batch that fails before COMMIT or on a cast leaves nothing half-loaded."""
 
 from __future__ import annotations
 

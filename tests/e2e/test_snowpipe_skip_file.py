@@ -1,8 +1,4 @@
-"""ON_ERROR = SKIP_FILE and other bad input: what the local Snowpipe skips, and the line and reason it records.
-
-Each test writes under its own folder of the stage prefix, so counts are per
-test even though the stack is shared by the session.
-"""
+"""ON_ERROR = SKIP_FILE and other bad input: what the local Snowpipe skips, and the line and reason it records."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""More bad input: a burst of 1,000 files, a 200 MB file, missing objects, malformed queue messages.
-
-Each test writes under its own folder of the stage prefix, so counts are per
-test even though the stack is shared by the session.
-"""
+"""More bad input: a burst of 1,000 files, a 200 MB file, missing objects, malformed queue messages."""
 
 from __future__ import annotations
 
