@@ -72,7 +72,7 @@ def browser_report(superset_stack: SupersetStack) -> dict:
         env={**os.environ, "SUPERSET_PASSWORD": superset_stack.password, "CHROMIUM": browser, "CHROMEDRIVER": driver},
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
         check=False,
     )
     assert completed.returncode == 0, f"browser run failed ({completed.returncode}): {completed.stderr[-2000:]}"
