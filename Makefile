@@ -5,8 +5,11 @@
 
 SHELL := /bin/bash
 PY := .venv/bin/python
-REQS_HASH := $(shell sha256sum requirements.txt | cut -c1-12)
-VENV_STAMP := .venv/.installed-$(REQS_HASH)
+# requirements.txt is the Pulumi program's, policy/requirements.txt the policy pack's;
+# requirements-dev.txt adds the local stack, the tests and the linters to .venv.
+REQS := requirements.txt requirements-dev.txt policy/requirements.txt
+VENV_STAMP := .venv/.installed-$(shell cat $(REQS) | sha256sum | cut -c1-12)
+POLICY_STAMP := policy/venv/.installed-$(shell sha256sum policy/requirements.txt | cut -c1-12)
 
 # Local stack knobs, passed to local_stack.cli through the environment.
 export SUPERSET ?= 1
@@ -14,15 +17,23 @@ export MOTO_PORT ?= 0
 export SNOWFLAKE_PORT ?= 0
 export SUPERSET_PORT ?= 8088
 
-.PHONY: setup superset-setup browser demo local-up local-preview local-refresh local-status local-destroy local-down smoke preflight cost test test-fast lint bench clean
+.PHONY: setup policy-setup superset-setup browser demo local-up local-preview local-refresh local-status local-destroy local-down smoke preflight cost test test-fast lint bench clean
 
-setup: $(VENV_STAMP)
+setup: $(VENV_STAMP) $(POLICY_STAMP)
 
-$(VENV_STAMP): requirements.txt
+$(VENV_STAMP): $(REQS)
 	@test -x .venv/bin/python || python3 -m venv .venv
 	.venv/bin/pip install --quiet --upgrade pip
-	.venv/bin/pip install --quiet -r requirements.txt
+	.venv/bin/pip install --quiet -r requirements-dev.txt
 	@rm -f .venv/.installed-* && touch $@
+
+# The policy pack's own venv (PulumiPolicy.yaml): `pulumi preview --policy-pack policy`.
+policy-setup: $(POLICY_STAMP)
+
+$(POLICY_STAMP): policy/requirements.txt
+	@test -x policy/venv/bin/python || python3 -m venv policy/venv
+	policy/venv/bin/pip install --quiet -r policy/requirements.txt
+	@rm -f policy/venv/.installed-* && touch $@
 
 # Superset lives in its own venv (.local/superset-venv); cached after the first run.
 superset-setup: setup
@@ -79,9 +90,9 @@ cost: setup
 test: setup superset-setup browser lint
 	$(PY) -m pytest
 
-# Unit and mock-runtime tests only (no emulators, Superset or browser): seconds.
+# Unit and mock-runtime tests only: no emulator, Superset or browser starts (tests/conftest.py checks).
 test-fast: setup
-	$(PY) -m pytest -m "not e2e and not cloud"
+	$(PY) -m pytest -m "not e2e and not cloud and not emulator"
 
 lint: setup
 	.venv/bin/ruff check .

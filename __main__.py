@@ -27,22 +27,13 @@ from infra.enriched_events import EnrichedEvents, EnrichedEventsArgs
 from infra.error_notifications import ErrorNotifications, ErrorNotificationsArgs
 from infra.event_tables import EventTables, EventTablesArgs
 from infra.events_ingestion import EventsIngestion, EventsIngestionArgs
-from infra.ingest_lag import IngestLag, IngestLagArgs, IngestLagReader, IngestLagReaderArgs
-from infra.pipe_health import PipeHealth, PipeHealthArgs, PipeHealthReader, PipeHealthReaderArgs
+from infra.ingest_lag import IngestLag, IngestLagArgs
+from infra.pipe_health import PipeHealth, PipeHealthArgs
 from infra.raw_events_bucket import RawEventsBucket, RawEventsBucketArgs
 from infra.reference_data import ReferenceData, ReferenceDataArgs
 from infra.snowflake_access import SnowflakeS3Access, SnowflakeS3AccessArgs
 from infra.snowflake_provider import admin_provider, warehouse_session_provider
-from infra.snowpark_transformations import (
-    ConversionFunnel,
-    ConversionFunnelArgs,
-    ConversionProcedure,
-    ConversionProcedureArgs,
-    ConversionReader,
-    ConversionReaderArgs,
-    SnowparkTransformations,
-    SnowparkTransformationsArgs,
-)
+from infra.snowpark_transformations import SnowparkTransformations, SnowparkTransformationsArgs
 from infra.streaming_ingestion import StreamingIngestion, StreamingIngestionArgs
 from infra.transformation_compute import TransformationCompute
 
@@ -91,9 +82,8 @@ database = AnalyticsDatabase(
     opts=admin,
 )
 # Statements that need a warehouse run in sessions of the POC warehouse (see infra/snowflake_provider.py).
-on_warehouse = pulumi.ResourceOptions(
-    providers=[warehouse_session_provider(role=config.snowflake_admin_role, warehouse_id=database.warehouse_id)]
-)
+warehouse_session = warehouse_session_provider(role=config.snowflake_admin_role, warehouse_id=database.warehouse_id)
+on_warehouse = pulumi.ResourceOptions(providers=[warehouse_session])
 tables = EventTables("tables", EventTablesArgs(database=database), opts=pulumi.ResourceOptions.merge(admin, stateful))
 ReferenceData("reference-data", ReferenceDataArgs(tables=tables, path=config.schema_path), opts=on_warehouse)
 if config.files_ingestion:
@@ -145,51 +135,38 @@ dashboard_access = DashboardAccess(
     ),
     opts=admin,
 )
-refresh_procedure = ConversionProcedure(
-    "conversion-procedure", ConversionProcedureArgs(database=database), opts=on_warehouse
-)
 # Result tables are state too: the stream's offset moves on once a refresh commits.
 transformations = SnowparkTransformations(
     "transformations",
     SnowparkTransformationsArgs(
-        database=database, tables=tables, procedure=refresh_procedure, compute=TransformationCompute.of(config)
+        database=database,
+        tables=tables,
+        readers=dashboard_access,
+        warehouse_session=warehouse_session,
+        compute=TransformationCompute.of(config),
     ),
     opts=pulumi.ResourceOptions.merge(admin, stateful),
 )
-funnel = ConversionFunnel(
-    "conversion-funnel",
-    ConversionFunnelArgs(database=database, transformations=transformations),
-    opts=on_warehouse,
-)
-conversion_reader = ConversionReader(
-    "conversion-reader",
-    ConversionReaderArgs(
-        transformations=transformations, funnel=funnel, database=database, role_name=dashboard_access.role_name
-    ),
-    opts=admin,
-)
 health = PipeHealth(
     "pipe-health",
-    PipeHealthArgs(database=database.database, schema=database.schema, loads_after=[database, tables]),
-    opts=on_warehouse,
+    PipeHealthArgs(database=database, tables=tables, readers=dashboard_access, warehouse_session=warehouse_session),
+    opts=admin,
+)
+ingest_lag = IngestLag(
+    "ingest-lag",
+    IngestLagArgs(database=database, tables=tables, readers=dashboard_access, warehouse_session=warehouse_session),
+    opts=admin,
 )
 # Read by the dashboard's cost chart; the local credit meter fills it (docs/cost.md).
 credit_estimate = CreditEstimate(
     "credit-estimate",
-    CreditEstimateArgs(database=database, role_name=dashboard_access.role_name),
+    CreditEstimateArgs(database=database, readers=dashboard_access),
     opts=pulumi.ResourceOptions.merge(admin, stateful),
-)
-health_reader = PipeHealthReader(
-    "pipe-health-reader", PipeHealthReaderArgs(view=health, role_name=dashboard_access.role_name), opts=admin
-)
-ingest_lag = IngestLag("ingest-lag", IngestLagArgs(database=database, tables=tables), opts=on_warehouse)
-ingest_lag_reader = IngestLagReader(
-    "ingest-lag-reader", IngestLagReaderArgs(view=ingest_lag, role_name=dashboard_access.role_name), opts=admin
 )
 if config.superset is None:
     pulumi.log.warn(
         "supersetUrl is not set: the Superset dashboards step is left out. To import the dashboards, "
-        "set ecommerce-analytics:supersetUrl (see README, 'Dashboards')"
+        "set ecommerce-analytics:supersetUrl (see docs/operations.md, 'Dashboards')"
     )
 else:
     dashboards = SupersetDashboards(
@@ -211,17 +188,7 @@ else:
         # Superset connects to Snowflake while importing: the view and the
         # dashboard user with its grants must exist first.
         opts=pulumi.ResourceOptions(
-            depends_on=[
-                enriched,
-                dashboard_access,
-                funnel,
-                conversion_reader,
-                health,
-                health_reader,
-                ingest_lag,
-                ingest_lag_reader,
-                credit_estimate,
-            ]
+            depends_on=[enriched, dashboard_access, transformations, health, ingest_lag, credit_estimate]
         ),
     )
     pulumi.export("dashboard_url", dashboards.dashboard_url)

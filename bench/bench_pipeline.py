@@ -3,7 +3,11 @@
     .venv/bin/python bench/bench_pipeline.py                 # full: 3 runs (~10 min on 2 cores)
     .venv/bin/python bench/bench_pipeline.py --runs 1 --events 200000 --seconds 10 --skip-startup  # quick look
 
-Each run starts a fresh stack and measures, with 20-event gzip files:
+Each run starts a fresh stack and measures, with 20-event gzip files. The
+stack is the one users get (`--stack user`, the default: `make local-up
+SUPERSET=0`, Snowpipe worker and task runner running); `--stack worker-only`
+leaves the task runner out, to see what the transformation's queries on the
+shared fakesnow server cost the loads.
 * freshness at 10, 50 and 200 files/s: per file, put returned -> its rows
   visible in ENRICHED_EVENTS (polled every 50 ms on its own connection), p50
   and p95 (targets: p95 <= 1 s at 10 and 50/s, <= 2 s at 200/s);
@@ -16,8 +20,8 @@ Start-up (once): `make local-up SUPERSET=0` -> first row queryable (target 20 s)
 The summary gives the median and the min/max over the runs: the machine is
 shared, single runs mislead.
 
-It prints figures; nothing here asserts. It builds the stack with the same
-function the e2e tests use (local_stack/harness.py: local_env).
+It prints figures; nothing here asserts. The worker-only stack is built with
+the function the e2e tests use (local_stack/harness.py: local_env).
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -41,7 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from local_stack import producer, shopping  # noqa: E402
+from local_stack import stack as local_stack  # noqa: E402
 from local_stack.harness import (  # noqa: E402
+    LocalEnv,
     local_env,
     start_worker,
     stop_process,
@@ -301,46 +309,73 @@ def _spread(values: list[float]) -> str:
     return f"median {statistics.median(values):g} (min {min(values):g}, max {max(values):g}, n={len(values)})"
 
 
-def _one_run(args: argparse.Namespace, state_dir: Path, scratch: Path) -> dict:
-    """One fresh stack: freshness at each rate, sustained small files, then the 1M-event batch."""
-    run: dict = {"freshness": [], "sustained": None, "throughput": None}
+@contextmanager
+def user_stack(state_dir: Path) -> Iterator[LocalEnv]:
+    """The stack exactly as `make local-up SUPERSET=0` starts it: Snowpipe worker and task runner running."""
+    settings = local_stack.LocalStackSettings(state_dir=state_dir, superset=False)
+    endpoints = local_stack.up(settings, progress=lambda _message: None)
+    try:
+        yield LocalEnv(
+            state_dir,
+            endpoints,
+            local_state.read_pipes(state_dir),
+            local_endpoints.aws_client(endpoints, "s3"),
+            local_endpoints.aws_client(endpoints, "sqs"),
+        )
+    finally:
+        local_stack.down(state_dir)
+
+
+@contextmanager
+def worker_only_stack(state_dir: Path) -> Iterator[LocalEnv]:
+    """The same stack without the task runner: only the Snowpipe worker queries fakesnow."""
     with local_env(state_dir) as env:
         worker = start_worker(state_dir)
         try:
             wait_worker_ready(state_dir, worker)
-            if not args.skip_freshness:
-                for rate in args.rates:
-                    f = freshness(env, args.seconds, rate, args.events_per_file)
-                    run["freshness"].append(f)
-                    print(
-                        f"  freshness {rate:g} files/s: {f['visible']}/{f['files']} visible (puts at "
-                        f"{f['achieved_put_rate']}/s); p50 {f.get('p50_ms')} ms, p95 {f.get('p95_ms')} ms, "
-                        f"max {f.get('max_ms')} ms (target p95 <= {f.get('target_p95_ms')} ms)",
-                        flush=True,
-                    )
-            if not args.skip_sustained:
-                u = run["sustained"] = sustained(env, args.sustained_seconds, args.sustained_rate, args.events_per_file)
-                print(
-                    f"  sustained: offered {u['offered_files_per_second']:g}/s, "
-                    f"puts reached {u['achieved_put_rate']}/s; "
-                    f"loaded {u['loaded_files_per_second']} files/s; backlog slope {u['backlog_slope_files_per_s']} "
-                    f"files/s, {u['backlog_at_end_of_offer']} behind when offering stopped, drained "
-                    f"{u['drain_seconds_after_offer']} s later (target >= {SUSTAINED_TARGET_FILES_PER_S}/s, slope ~0)",
-                    flush=True,
-                )
-            if not args.skip_throughput:
-                t = run["throughput"] = throughput(env, args.events, args.files, scratch)
-                print(
-                    f"  throughput: {t['events']:,} events / {t['files']} files in {t['seconds']} s -> "
-                    f"{t['pipeline_rows_per_s']:,} rows/s; DuckDB {t['duckdb_rows_per_s']:,} rows/s; "
-                    f"ratio {t['ratio']} (target >= {THROUGHPUT_TARGET_RATIO})",
-                    flush=True,
-                )
+            yield env
         except Exception:
             print(worker_log(state_dir), file=sys.stderr)
             raise
         finally:
             stop_process(worker)
+
+
+STACKS = {"user": user_stack, "worker-only": worker_only_stack}
+
+
+def _one_run(args: argparse.Namespace, state_dir: Path, scratch: Path) -> dict:
+    """One fresh stack: freshness at each rate, sustained small files, then the 1M-event batch."""
+    run: dict = {"stack": args.stack, "freshness": [], "sustained": None, "throughput": None}
+    with STACKS[args.stack](state_dir) as env:
+        if not args.skip_freshness:
+            for rate in args.rates:
+                f = freshness(env, args.seconds, rate, args.events_per_file)
+                run["freshness"].append(f)
+                print(
+                    f"  freshness {rate:g} files/s: {f['visible']}/{f['files']} visible (puts at "
+                    f"{f['achieved_put_rate']}/s); p50 {f.get('p50_ms')} ms, p95 {f.get('p95_ms')} ms, "
+                    f"max {f.get('max_ms')} ms (target p95 <= {f.get('target_p95_ms')} ms)",
+                    flush=True,
+                )
+        if not args.skip_sustained:
+            u = run["sustained"] = sustained(env, args.sustained_seconds, args.sustained_rate, args.events_per_file)
+            print(
+                f"  sustained: offered {u['offered_files_per_second']:g}/s, "
+                f"puts reached {u['achieved_put_rate']}/s; "
+                f"loaded {u['loaded_files_per_second']} files/s; backlog slope {u['backlog_slope_files_per_s']} "
+                f"files/s, {u['backlog_at_end_of_offer']} behind when offering stopped, drained "
+                f"{u['drain_seconds_after_offer']} s later (target >= {SUSTAINED_TARGET_FILES_PER_S}/s, slope ~0)",
+                flush=True,
+            )
+        if not args.skip_throughput:
+            t = run["throughput"] = throughput(env, args.events, args.files, scratch)
+            print(
+                f"  throughput: {t['events']:,} events / {t['files']} files in {t['seconds']} s -> "
+                f"{t['pipeline_rows_per_s']:,} rows/s; DuckDB {t['duckdb_rows_per_s']:,} rows/s; "
+                f"ratio {t['ratio']} (target >= {THROUGHPUT_TARGET_RATIO})",
+                flush=True,
+            )
     return run
 
 
@@ -358,6 +393,9 @@ def main() -> None:
     parser.add_argument("--skip-freshness", action="store_true")
     parser.add_argument("--skip-sustained", action="store_true")
     parser.add_argument("--skip-startup", action="store_true")
+    parser.add_argument(
+        "--stack", choices=sorted(STACKS), default="user", help="user (as make local-up, default) or worker-only"
+    )
     args = parser.parse_args()
 
     results: dict = {"runs": []}
@@ -375,7 +413,7 @@ def main() -> None:
             results["runs"].append(_one_run(args, Path(scratch) / f"state-{n}", Path(scratch)))
 
     runs = results["runs"]
-    print(f"\nsummary over {len(runs)} run(s) on {os.cpu_count()} cores:")
+    print(f"\nsummary over {len(runs)} run(s) of the {args.stack} stack on {os.cpu_count()} cores:")
     for index, rate in enumerate(args.rates if not args.skip_freshness else []):
         rows = [r["freshness"][index] for r in runs]
         target = FRESHNESS_P95_TARGET_MS.get(rate)

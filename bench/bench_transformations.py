@@ -38,10 +38,10 @@ if "--local-testing-path" in sys.argv:
     sys.path.append(sys.argv[sys.argv.index("--local-testing-path") + 1])
 
 from local_stack import producer, shopping  # noqa: E402
+from local_stack.harness import local_env, start_worker, stop_process, wait_until  # noqa: E402
 from local_stack.tasks.runner import run_task_once  # noqa: E402
 from local_stack.tasks.spec import LOCAL_INTERVAL_SECONDS, TaskSpec  # noqa: E402
-from tests.e2e.conftest import local_env, start_worker, stop_process, wait_until  # noqa: E402
-from tests.transformations_fixture import (  # noqa: E402
+from local_stack.transformations_harness import (  # noqa: E402
     DATABASE,
     Event,
     fakesnow_server,
@@ -193,7 +193,7 @@ def lag(samples: int) -> list[tuple[float, float]]:
 
 
 def _spread(values: list[float], form: str = "{:.2f}") -> str:
-    """median (min-max) of the runs, as the README quotes them."""
+    """median (min-max) of the runs, as docs/benchmarks.md quotes them."""
     median, low, high = (form.format(v) for v in (statistics.median(values), min(values), max(values)))
     return f"{median} ({low}-{high})"
 

@@ -14,6 +14,7 @@ import pulumi_snowflake as snowflake
 
 from infra import sql_source
 from infra.analytics_database import AnalyticsDatabase
+from infra.dashboard_access import DashboardAccess
 
 TABLE_SQL = "credit_estimate.sql"
 
@@ -22,8 +23,8 @@ TABLE_SQL = "credit_estimate.sql"
 class CreditEstimateArgs:
     database: AnalyticsDatabase
     """Database and schema of the table."""
-    role_name: pulumi.Input[str]
-    """Account role of the dashboards; gets SELECT on the table."""
+    readers: DashboardAccess
+    """The dashboards' role, which gets SELECT on the table."""
 
 
 class CreditEstimate(pulumi.ComponentResource):
@@ -41,7 +42,7 @@ class CreditEstimate(pulumi.ComponentResource):
         )
         snowflake.GrantPrivilegesToAccountRole(
             f"{name}-select",
-            account_role_name=args.role_name,
+            account_role_name=args.readers.role_name,
             privileges=["SELECT"],
             on_schema_object={
                 "object_type": "TABLE",

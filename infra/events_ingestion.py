@@ -97,7 +97,7 @@ class EventsIngestion(pulumi.ComponentResource):
                 # CREATE PIPE (terraform-provider-snowflake pkg/resources/pipe.go):
                 # the new pipe would collide with the old one's name. Dropped
                 # first, a file landing in between is not announced to the new
-                # pipe; `ALTER PIPE ... REFRESH` loads it (README "Real deployment").
+                # pipe; `ALTER PIPE ... REFRESH` loads it (docs/real-deployment.md).
                 delete_before_replace=True,
             ),
         )

@@ -1,4 +1,4 @@
-"""Pipeline health: the PIPE_LOAD_HISTORY view of sql/pipe_load_history.sql, readable by the dashboard role."""
+"""Pipeline health: the PIPE_LOAD_HISTORY view of sql/pipe_load_history.sql, readable by the dashboards' role."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import sqlglot
 from sqlglot import exp
 
 from infra import sql_source
+from infra.analytics_database import AnalyticsDatabase
+from infra.dashboard_access import DashboardAccess
+from infra.event_tables import EventTables
 
 SQL_FILE = sql_source.SQL_DIR / "pipe_load_history.sql"
 
@@ -29,66 +32,56 @@ def view_statement() -> tuple[str, str]:
 
 @dataclass(kw_only=True)
 class PipeHealthArgs:
-    database: pulumi.Input[str]
-    """Database of the view (its INFORMATION_SCHEMA holds the copy history)."""
-    schema: pulumi.Input[str]
-    """Schema of the view, next to the table it reports on."""
-    loads_after: list[pulumi.Resource]
-    """What must exist first: the database (schema, warehouse) and the tables whose loads the view reports."""
+    database: AnalyticsDatabase
+    """Database and schema of the view (the database's INFORMATION_SCHEMA holds the copy history)."""
+    tables: EventTables
+    """The tables whose loads the view reports; they must exist first."""
+    readers: DashboardAccess
+    """The dashboards' role, which gets SELECT on the view."""
+    warehouse_session: snowflake.Provider
+    """The provider with the POC warehouse as its session default: Snowflake reads a view back with a warehouse."""
 
 
 class PipeHealth(pulumi.ComponentResource):
     """PIPE_LOAD_HISTORY: files loaded or skipped in the last 24 hours, for the dashboard's health charts.
 
-    Give it the warehouse-session provider: Snowflake reads a view back with a warehouse.
+    Give it the admin provider as its default (`providers=`); the view takes `warehouse_session` itself. The grant
+    keeps the name it had in the PipeHealthReader component this one absorbed, aliased to it.
     """
 
     view_name: pulumi.Output[str]
     fully_qualified_name: pulumi.Output[str]
-    database: pulumi.Output[str]
-    schema: pulumi.Output[str]
 
     def __init__(self, name: str, args: PipeHealthArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecommerce:analytics:PipeHealth", name, None, opts)
+        db = args.database
         view_name, statement = view_statement()
         view = snowflake.View(
             f"{name}-view",
-            database=args.database,
-            schema=args.schema,
+            database=db.database,
+            schema=db.schema,
             name=view_name,
             statement=statement,
             comment="Declared in sql/pipe_load_history.sql",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=args.loads_after),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.warehouse_session, depends_on=[args.database, args.tables]
+            ),
         )
-        self.view_name = view.name
-        self.database = view.database
-        self.schema = view.schema
-        self.fully_qualified_name = view.fully_qualified_name
-        self.register_outputs({"view_name": self.view_name})
-
-
-@dataclass(kw_only=True)
-class PipeHealthReaderArgs:
-    view: PipeHealth
-    """The PIPE_LOAD_HISTORY view."""
-    role_name: pulumi.Input[str]
-    """Account role of the dashboards; gets SELECT on the view."""
-
-
-class PipeHealthReader(pulumi.ComponentResource):
-    """SELECT on PIPE_LOAD_HISTORY for the dashboard role. Give it the admin provider (grants)."""
-
-    def __init__(self, name: str, args: PipeHealthReaderArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("ecommerce:analytics:PipeHealthReader", name, None, opts)
-        view = args.view
-        grant = snowflake.GrantPrivilegesToAccountRole(
-            f"{name}-select",
-            account_role_name=args.role_name,
+        snowflake.GrantPrivilegesToAccountRole(
+            "pipe-health-reader-select",
+            account_role_name=args.readers.role_name,
             privileges=["SELECT"],
             on_schema_object={
                 "object_type": "VIEW",
-                "object_name": pulumi.Output.concat(view.database, ".", view.schema, ".", view.view_name),
+                "object_name": pulumi.Output.concat(view.database, ".", view.schema, ".", view.name),
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                aliases=[
+                    pulumi.Alias(parent=pulumi.create_urn("pipe-health-reader", "ecommerce:analytics:PipeHealthReader"))
+                ],
+            ),
         )
-        self.register_outputs({"grant": grant.id})
+        self.view_name = view.name
+        self.fully_qualified_name = view.fully_qualified_name
+        self.register_outputs({"view_name": self.view_name})

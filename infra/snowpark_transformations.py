@@ -1,7 +1,8 @@
-"""The Snowpark transformation in the graph: result tables, stream, procedure, task, read grants.
+"""The Snowpark transformation in the graph: result tables, stream, procedure, task, funnel view, read grants.
 
     ECOMMERCE_EVENTS ──stream──► task (every minute, only when the stream has rows)
                                    └─ CALL CONVERSION_REFRESH(...) ─► MERGE into SESSION_FUNNEL, PRODUCT_CONVERSION
+                                                                      └─► CONVERSION_FUNNEL view ─► dashboard role
 
 Table columns come from sql/conversion_tables.sql and the funnel view from
 sql/conversion_funnel.sql; the procedure's code is the transformations/
@@ -18,6 +19,7 @@ import pulumi_snowflake as snowflake
 
 from infra import sql_source
 from infra.analytics_database import AnalyticsDatabase
+from infra.dashboard_access import DashboardAccess
 from infra.event_tables import EventTables
 from infra.transformation_compute import TransformationCompute
 from transformations import bundle
@@ -44,76 +46,40 @@ PROCEDURE_RUNTIME = "3.11"
 
 
 @dataclass(kw_only=True)
-class ConversionProcedureArgs:
-    database: AnalyticsDatabase
-    """Database and schema of the procedure."""
-
-
-class ConversionProcedure(pulumi.ComponentResource):
-    """CONVERSION_REFRESH: the transformations/ package as a Python stored procedure.
-
-    Give it the warehouse-session provider. Snowflake compiles a Python
-    procedure and resolves its PACKAGES on a warehouse, and refuses the CREATE
-    without one: "391531 (42601): SQL compilation error: An active warehouse is
-    required for creating Python stored procedures" (terraform-provider-snowflake
-    issues #1695 and #2856). pulumi-snowflake 2.22.0's ProcedurePython docstring
-    says it too: "**Required warehouse** This resource may require active
-    warehouse."
-    """
-
-    qualified_name: str
-    procedure: snowflake.ProcedurePython
-
-    def __init__(self, name: str, args: ConversionProcedureArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("ecommerce:transformations:ConversionProcedure", name, None, opts)
-        self.procedure = snowflake.ProcedurePython(
-            f"{name}-procedure",
-            database=args.database.database,
-            schema=args.database.schema,
-            name=PROCEDURE_NAME,
-            arguments=[
-                snowflake.ProcedurePythonArgumentArgs(arg_name=a, arg_data_type="VARCHAR") for a in PROCEDURE_ARGUMENTS
-            ],
-            return_type="VARCHAR",
-            runtime_version=PROCEDURE_RUNTIME,
-            snowpark_package=PROCEDURE_SNOWPARK_VERSION,
-            handler=bundle.HANDLER,
-            procedure_definition=bundle.procedure_definition(),
-            execute_as="OWNER",
-            comment="transformations/ package: refresh SESSION_FUNNEL and PRODUCT_CONVERSION from a stream",
-            # Every change to transformations/ changes procedure_definition, which
-            # the provider can only apply by replacing the procedure (ForceNew in
-            # terraform-provider-snowflake pkg/resources/procedure_commons.go), and
-            # its Create is a plain CREATE PROCEDURE, so old and new cannot exist
-            # side by side. The bridge already drops first for a ForceNew change of
-            # a resource whose name is set; saying it here covers the replacements
-            # the engine forces too (`pulumi up --replace`). A task run in between
-            # (at most one, a minute apart) fails; the next run catches up.
-            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
-        )
-        self.qualified_name = args.database.path.qualify(PROCEDURE_NAME)
-        self.register_outputs({"name": self.procedure.name})
-
-
-@dataclass(kw_only=True)
 class SnowparkTransformationsArgs:
     database: AnalyticsDatabase
     """Database, schema and warehouse (a task on warehouse compute runs on the POC warehouse)."""
     tables: EventTables
     """The pipe's target table (the stream's source and the base the refresh recomputes from) and PRODUCTS."""
-    procedure: ConversionProcedure
-    """What the task calls."""
+    readers: DashboardAccess
+    """The dashboards' role, which gets SELECT on the result tables and the funnel view."""
+    warehouse_session: snowflake.Provider
+    """The provider with the POC warehouse as its session default, for the procedure and the view."""
     compute: TransformationCompute
     """Serverless or the POC warehouse, schedule and timeout (infra/transformation_compute.py)."""
 
 
 class SnowparkTransformations(pulumi.ComponentResource):
-    """Result tables, stream and task. Give it the admin provider: nothing here needs a session warehouse (the task
-    names its own warehouse; CREATE TABLE / STREAM / TASK and ALTER TASK RESUME are DDL)."""
+    """The transformation, end to end. Give it the admin provider as its default (`providers=`).
+
+    Two children need a warehouse in their session and get `warehouse_session`
+    explicitly: the Python procedure (Snowflake compiles it and resolves its
+    PACKAGES on a warehouse: "391531 ... An active warehouse is required for
+    creating Python stored procedures", terraform-provider-snowflake issues
+    #1695 and #2856; pulumi-snowflake 2.22.0's ProcedurePython docstring:
+    "**Required warehouse**") and the view (read back with a table function
+    that needs one, issue #3067). Tables, stream, task and grants are DDL.
+
+    Only the result tables, the stream and the task take the component's
+    `protect`: the procedure is replaced whenever transformations/ changes.
+    Child names are those of the components this one replaced; their aliases
+    keep an existing stack's resources in place.
+    """
 
     tables: dict[str, snowflake.Table]
     """SESSION_FUNNEL and PRODUCT_CONVERSION, by upper-case name."""
     task_name: pulumi.Output[str]
+    funnel_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: SnowparkTransformationsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ecommerce:transformations:SnowparkTransformations", name, None, opts)
@@ -121,6 +87,7 @@ class SnowparkTransformations(pulumi.ComponentResource):
         db = args.database
         path = db.path
         events_table = args.tables.tables[sql_source.pipe_target_table()]
+        procedure = self._procedure(args)
 
         self.tables = {
             spec.name: snowflake.Table(
@@ -162,77 +129,96 @@ class SnowparkTransformations(pulumi.ComponentResource):
             name=TASK_NAME,
             **args.compute.task_arguments(db.warehouse),
             when=f"SYSTEM$STREAM_HAS_DATA('{stream_fqn}')",
-            sql_statement=f"CALL {args.procedure.qualified_name}({', '.join(repr(a) for a in call_arguments)})",
+            sql_statement=f"CALL {path.qualify(PROCEDURE_NAME)}({', '.join(repr(a) for a in call_arguments)})",
             allow_overlapping_execution="false",
             # The deploy resumes the task (ALTER TASK ... RESUME); a created task starts suspended.
             started=True,
             comment="Runs CONVERSION_REFRESH when the stream has new events",
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[stream, args.procedure.procedure, args.tables.tables["PRODUCTS"], *self.tables.values()],
+                depends_on=[stream, procedure, args.tables.tables["PRODUCTS"], *self.tables.values()],
             ),
         )
+        funnel = self._funnel_view(args)
+        self._grant_reads(args, funnel)
         self.task_name = task.name
+        self.funnel_name = funnel.name
         self.register_outputs(
-            {"tables": {k: t.name for k, t in self.tables.items()}, "stream": stream.name, "task": task.name}
+            {
+                "tables": {k: t.name for k, t in self.tables.items()},
+                "stream": stream.name,
+                "procedure": procedure.name,
+                "task": task.name,
+                "funnel": funnel.name,
+            }
         )
 
+    def _moved(self, old_parent: str, old_type: str, **extra) -> pulumi.ResourceOptions:
+        """Options of a child that a component of its own used to hold: same name, aliased to the old parent."""
+        was = pulumi.Alias(parent=pulumi.create_urn(old_parent, f"ecommerce:transformations:{old_type}"))
+        return pulumi.ResourceOptions(parent=self, protect=False, aliases=[was], **extra)
 
-@dataclass(kw_only=True)
-class ConversionFunnelArgs:
-    database: AnalyticsDatabase
-    """Database and schema of the view."""
-    transformations: SnowparkTransformations
-    """The result tables the view reads."""
+    def _procedure(self, args: SnowparkTransformationsArgs) -> snowflake.ProcedurePython:
+        """CONVERSION_REFRESH: the transformations/ package as a Python stored procedure."""
+        return snowflake.ProcedurePython(
+            "conversion-procedure-procedure",
+            database=args.database.database,
+            schema=args.database.schema,
+            name=PROCEDURE_NAME,
+            arguments=[
+                snowflake.ProcedurePythonArgumentArgs(arg_name=a, arg_data_type="VARCHAR") for a in PROCEDURE_ARGUMENTS
+            ],
+            return_type="VARCHAR",
+            runtime_version=PROCEDURE_RUNTIME,
+            snowpark_package=PROCEDURE_SNOWPARK_VERSION,
+            handler=bundle.HANDLER,
+            procedure_definition=bundle.procedure_definition(),
+            execute_as="OWNER",
+            comment="transformations/ package: refresh SESSION_FUNNEL and PRODUCT_CONVERSION from a stream",
+            # Every change to transformations/ changes procedure_definition, which
+            # the provider can only apply by replacing the procedure (ForceNew in
+            # terraform-provider-snowflake pkg/resources/procedure_commons.go), and
+            # its Create is a plain CREATE PROCEDURE, so old and new cannot exist
+            # side by side. The bridge already drops first for a ForceNew change of
+            # a resource whose name is set; saying it here covers the replacements
+            # the engine forces too (`pulumi up --replace`). A task run in between
+            # (at most one, a minute apart) fails; the next run catches up.
+            opts=self._moved(
+                "conversion-procedure",
+                "ConversionProcedure",
+                provider=args.warehouse_session,
+                delete_before_replace=True,
+            ),
+        )
 
-
-class ConversionFunnel(pulumi.ComponentResource):
-    """CONVERSION_FUNNEL of sql/conversion_funnel.sql. Give it the warehouse-session provider (views are read back
-    with a warehouse)."""
-
-    name: pulumi.Output[str]
-
-    def __init__(self, name: str, args: ConversionFunnelArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("ecommerce:transformations:ConversionFunnel", name, None, opts)
+    def _funnel_view(self, args: SnowparkTransformationsArgs) -> snowflake.View:
+        """CONVERSION_FUNNEL of sql/conversion_funnel.sql, over the result tables."""
         view_name, view_select = sql_source.view_statement(args.database.path, FUNNEL_VIEW_SQL)
-        view = snowflake.View(
-            f"{name}-view",
+        return snowflake.View(
+            "conversion-funnel-view",
             database=args.database.database,
             schema=args.database.schema,
             name=view_name,
             statement=view_select,
             comment=f"Declared in sql/{FUNNEL_VIEW_SQL}",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.transformations.tables.values())),
+            opts=self._moved(
+                "conversion-funnel",
+                "ConversionFunnel",
+                provider=args.warehouse_session,
+                depends_on=list(self.tables.values()),
+            ),
         )
-        self.name = view.name
-        self.register_outputs({"name": self.name})
 
-
-@dataclass(kw_only=True)
-class ConversionReaderArgs:
-    transformations: SnowparkTransformations
-    """The result tables."""
-    funnel: ConversionFunnel
-    """The funnel view."""
-    database: AnalyticsDatabase
-    """Where they live."""
-    role_name: pulumi.Input[str]
-    """Account role of the dashboards; gets SELECT on the tables and the view."""
-
-
-class ConversionReader(pulumi.ComponentResource):
-    """SELECT on the conversion results for the dashboard role. Give it the admin provider (grants)."""
-
-    def __init__(self, name: str, args: ConversionReaderArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("ecommerce:transformations:ConversionReader", name, None, opts)
+    def _grant_reads(self, args: SnowparkTransformationsArgs, funnel: snowflake.View) -> None:
+        """SELECT on the result tables and the funnel view for the dashboards' role."""
         readable = [
-            *((table_name, "TABLE", table.name) for table_name, table in args.transformations.tables.items()),
-            ("conversion-funnel", "VIEW", args.funnel.name),
+            *((table_name, "TABLE", table.name) for table_name, table in self.tables.items()),
+            ("conversion-funnel", "VIEW", funnel.name),
         ]
         for label, object_type, object_name in readable:
             snowflake.GrantPrivilegesToAccountRole(
-                f"{name}-select-{label.lower().replace('_', '-')}",
-                account_role_name=args.role_name,
+                f"conversion-reader-select-{label.lower().replace('_', '-')}",
+                account_role_name=args.readers.role_name,
                 privileges=["SELECT"],
                 on_schema_object={
                     "object_type": object_type,
@@ -240,6 +226,5 @@ class ConversionReader(pulumi.ComponentResource):
                         args.database.database, ".", args.database.schema, ".", object_name
                     ),
                 },
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self._moved("conversion-reader", "ConversionReader"),
             )
-        self.register_outputs({})

@@ -141,7 +141,7 @@ def demo(
     # The live view queries in a thread of its own and closes its connection
     # while fakesnow still answers. Before this, the demo sometimes did not exit
     # after Ctrl-C (one CI run; 3 of 5 trials while other tests ran); which
-    # step hung was not pinned down (README "Known limits").
+    # step hung was not pinned down (docs/known-limits.md).
     stop = processes.stop_on_signals(logging.getLogger("local_stack.demo"), "the demo")
     failure: list[BaseException] = []
     problem: LocalStackError | None = None
@@ -196,6 +196,22 @@ def _live_view(
         stop.set()
 
 
+# The dashboard's funnel chart reads the same view (sql/conversion_funnel.sql).
+FUNNEL_QUERY = "SELECT stage, sessions FROM conversion_funnel ORDER BY step"
+
+
+def funnel_line(stages: list[tuple[str, int]]) -> str:
+    """The funnel's three numbers in one cell, each later stage with its share of the first."""
+    if not stages:
+        return "-"
+    first = stages[0][1]
+    parts = [f"{stages[0][0]} {first:,}"]
+    for stage, sessions in stages[1:]:
+        share = f" ({sessions / first:.0%})" if first else ""
+        parts.append(f"{stage} {sessions:,}{share}")
+    return " → ".join(parts)
+
+
 def _refresh_live_table(
     endpoints: local_state.Endpoints, state_dir: Path, producers: list[processes.TrackedProcess], stop: threading.Event
 ) -> None:
@@ -230,6 +246,8 @@ def _refresh_live_table(
                     rows = cursor.execute(sql).fetchall()
                     shown = ", ".join(f"{r[0]}: {float(r[-1]):,.0f}" for r in rows[:3]) or "-"
                     table.add_row(name.replace("_", " "), shown)
+                funnel = cursor.execute(FUNNEL_QUERY).fetchall()
+                table.add_row("conversion funnel (sessions)", funnel_line(funnel))
                 for row in credit_report.live_rows(credit_report.current_report(state_dir, endpoints, connection)):
                     table.add_row(*row)
                 if endpoints.dashboard_url:

@@ -1,9 +1,9 @@
 """A real local stack for the e2e tests and the benchmark: the local deploy on moto + fakesnow, worker apart.
 
 `local_env` is the one place that builds the environment; tests/e2e and
-bench/bench_pipeline.py both use it, so figures and tests see the same stack.
-It lives in local_stack (not in a test conftest) so the benchmark imports no
-test code.
+bench/ both use it, so figures and tests see the same stack. It lives in
+local_stack, not in a test conftest, so the benchmark imports no test code
+(tests/test_program_requirements.py checks that).
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from local_stack.account.context import LocalContext
     from local_stack.engine.preview import Plan
 
+if TYPE_CHECKING:
+    from policy import checks
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
 LOCAL_STACK = "local"
@@ -128,8 +131,10 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
         deploy_started = time.monotonic()
         run = deploy(state, s3_endpoint, snowflake_port, overrides)
         progress(f"deployed {len(run.resources)} resources in {time.monotonic() - deploy_started:.1f} s")
-        for advisory in run.policy_advisories:
-            progress(f"policy warning {advisory}")
+        if run.policy_advisories:
+            from local_stack.engine import policy_gate
+
+            progress(policy_gate.report_advisories(run.policy_advisories, state / local_state.ADVISORIES_FILE))
 
         exports = run.exports
         endpoints = local_state.Endpoints(
@@ -275,7 +280,7 @@ class DeployResult:
     created: list[str]
     unchanged: list[str]
     declared: dict[str, dict[str, Any]]  # urn -> inputs, as the program declared them this run
-    policy_advisories: list[str]  # advisory findings of the policy pack (policy/checks.py)
+    policy_advisories: list[checks.Violation]  # advisory findings of the policy pack
 
 
 def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[str, str] | None = None) -> DeployResult:
@@ -313,7 +318,7 @@ def deploy(state: Path, s3_endpoint: str, snowflake_port: int, overrides: dict[s
         created=monitor.created,
         unchanged=monitor.unchanged,
         declared={urn: r.inputs for urn, r in run.registrations.items() if r.custom},
-        policy_advisories=[str(v) for v in advisories],
+        policy_advisories=list(advisories),
     )
     record = {"resources": result.resources, "exports": result.exports}
     local_state.write_document(state, local_state.DEPLOY_RECORD_FILE, record)

@@ -145,7 +145,7 @@ StackCheck = Callable[[Sequence[Resource], Context], Iterable[tuple[Resource | N
 class Policy:
     name: str
     description: str
-    """What it protects against (shown by `pulumi preview` and the README)."""
+    """What it protects against (shown by `pulumi preview` and docs/policy.md)."""
     enforcement: Callable[[str], str]
     """Enforcement level for a stack name."""
     types: tuple[str, ...] = ()

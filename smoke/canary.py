@@ -31,7 +31,7 @@ def _first_id(file_name: str, column: str) -> int:
 
 
 def make_canary(events_prefix: str, now: dt.datetime | None = None) -> Canary:
-    """A contract-valid raw event (README, "Raw event") in a file of its own under `events_prefix`."""
+    """A contract-valid raw event (docs/operations.md, "Raw event") in a file of its own under `events_prefix`."""
     now = now or dt.datetime.now(dt.UTC)
     token = uuid.uuid4().hex
     event_id = f"smoke-{token}"

@@ -186,7 +186,7 @@ def invisible_canary_finding(
             f"the pipe skipped the canary file {key} ({record.status}, ON_ERROR = SKIP_FILE): "
             f"{where}{column}: {record.error_message}",
             "the file does not fit the pipe's COPY (sql/snowflake_pipe.sql) or the table: compare it with the "
-            "raw event contract in the README; "
+            "raw event contract in docs/operations.md; "
             + ("`make local-status` lists every skipped file" if local else "COPY_HISTORY lists every skipped file"),
         )
     if record is not None and record.status == "LOADED":

@@ -7,7 +7,7 @@ from typing import Any
 
 from smoke.target import LoadRecord, SupersetAccess, Target
 
-# The view's name is part of the contract (README, sql/enriched_events.sql).
+# The view's name is part of the contract (docs/operations.md, sql/enriched_events.sql).
 VIEW = "ENRICHED_EVENTS"
 
 

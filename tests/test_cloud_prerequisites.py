@@ -1,8 +1,4 @@
-"""The cloud suite's skip reason names exactly what is missing (tests/cloud/prerequisites.py).
-
-Broken on purpose while writing: reporting only the first gap made
-test_every_gap_is_named fail.
-"""
+"""The cloud suite's skip reason names exactly what is missing (tests/cloud/prerequisites.py)."""
 
 from __future__ import annotations
 

@@ -35,7 +35,6 @@ class RecordingCloud(FakeCloud):
 
 
 def evaluate_with(**overrides: str) -> tuple[str, list[str]]:
-    """Broken on purpose: load_config raising ValueError instead of ConfigError made every bad-value test fail."""
     cloud = RecordingCloud()
     with pytest.raises(ConfigError) as raised:
         run_program(cloud, "dev", overrides={f"{NS}:iamPropagationSeconds": "0", **overrides})
@@ -89,7 +88,6 @@ def test_missing_required_value_says_how_to_set_it():
 
 @pytest.mark.parametrize(("given", "normalised"), [("events", "events/"), ("raw/events/", "raw/events/")])
 def test_events_prefix_is_a_folder_with_one_trailing_slash(given, normalised):
-    """Broken on purpose: dropping the `events_prefix += "/"` in load_config made this test fail."""
     run = evaluate_ok(eventsPrefix=given)
     assert run.exports["events_prefix"] == normalised
     stage = reveal(run.one("snowflake:index/stageExternalS3:StageExternalS3").outputs)
@@ -98,8 +96,7 @@ def test_events_prefix_is_a_folder_with_one_trailing_slash(given, normalised):
 
 @pytest.mark.parametrize(("given", "size"), [("x-small", "XSMALL"), ("Medium", "MEDIUM"), ("x4-large", "X4LARGE")])
 def test_warehouse_size_is_accepted_in_any_case_and_with_hyphens(given, size):
-    """Snowflake names sizes X-Small or XSMALL; the provider wants XSMALL. Broken on purpose:
-    removing `.replace("-", "")` in load_config made the x-small case fail."""
+    """Snowflake names sizes X-Small or XSMALL; the provider wants XSMALL."""
     run = evaluate_ok(warehouseSize=given)
     assert reveal(run.one("snowflake:index/warehouse:Warehouse").outputs)["warehouseSize"] == size
 
@@ -147,7 +144,7 @@ def test_rsa_public_key_is_accepted_as_pem_or_body_and_reaches_the_dashboard_use
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
-        # Looks like a key to a pattern (MII + base64), but is no DER key: the old regex accepted it.
+        # Looks like a key to a pattern (MII + base64), but is no DER key: a pattern check would accept it.
         ("MII" + "A" * 120, r"is not an RSA public key: set the base64 body"),
         ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7", r"is not an RSA public key"),
         (_public_pem(ec.generate_private_key(ec.SECP256R1())), r"is a public key but not RSA"),
@@ -160,9 +157,7 @@ def test_rsa_public_key_is_accepted_as_pem_or_body_and_reaches_the_dashboard_use
     ids=["garbage-body", "ssh-format", "ec-key", "dsa-2048", "rsa-1024"],
 )
 def test_public_keys_snowflake_would_refuse_are_refused(key, expected):
-    """Parsed with cryptography. Broken on purpose: with the old `MII[A-Za-z0-9+/=]{100,}` regex the
-    garbage-body and dsa-2048 cases failed (it let them through); the EC and 1024-bit keys it
-    refused only because their bodies happen to be short."""
+    """Parsed with cryptography."""
     message, created = evaluate_with(**{f"{NS}:dashboardUserPublicKey": key})
     assert re.search(rf"dashboardUserPublicKey: {expected}", message), message
     assert not created

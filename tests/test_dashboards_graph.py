@@ -99,12 +99,7 @@ def _plain_parts(value):
 
 
 def test_secrets_are_secret_inputs_and_never_plain_outputs(run, key_pair):
-    """Every input and output of every resource is scanned, the import's own fields included.
-
-    Broken on purpose: the provider returning `superset_password` among its outputs made this test
-    fail (the old scan skipped the superset_password/private_key/private_key_passphrase fields
-    altogether, so it passed).
-    """
+    """Every input and output of every resource is scanned, the import's own fields included."""
     private, _ = key_pair
     inputs = run.one(SUPERSET_IMPORT).inputs
     for key in ("superset_password", "private_key", "private_key_passphrase"):
@@ -124,8 +119,7 @@ def test_secrets_are_secret_inputs_and_never_plain_outputs(run, key_pair):
 
 def test_dashboard_url_is_the_imported_dashboards_page(run, superset):
     """Computed by the program's import against the stand-in: supersetUrl (its trailing slash
-    dropped) + the slug of superset_assets/dashboards/ecommerce_live.yaml. Broken on purpose: the
-    provider building the URL from the dashboard id made this test fail."""
+    dropped) + the slug of superset_assets/dashboards/ecommerce_live.yaml."""
     url, state = superset
     assert len(state.imports) == 1, f"the deploy must import once, Superset received {len(state.imports)}"
     assert state.dashboard_slugs == {"ecommerce-live"}

@@ -1,9 +1,4 @@
-"""Snowpipe error notifications in the graph (issue 9), evaluated by the mock runtime.
-
-Broken on purpose while writing: the topic without kms_master_key_id, the
-topic policy without its Deny, the trust without the external id condition,
-and the pipe without error_integration each made the matching test fail.
-"""
+"""Snowpipe error notifications in the graph (issue 9), evaluated by the mock runtime."""
 
 from __future__ import annotations
 

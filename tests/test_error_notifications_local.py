@@ -3,9 +3,6 @@
 Each case names a missing object the way Snowflake or AWS would refuse it.
 Runs against an in-process moto server (no fakesnow needed: these handlers
 record what fakesnow cannot hold).
-
-Broken on purpose while writing: the warehouse handler without its monitor
-lookup made test_warehouse_needs_its_resource_monitor fail.
 """
 
 from __future__ import annotations
@@ -18,6 +15,8 @@ from moto.server import ThreadedMotoServer
 from local_stack.account import aws_handlers, snowflake_handlers
 from local_stack.account.context import LocalContext
 from local_stack.errors import LocalDeployError
+
+pytestmark = pytest.mark.emulator
 
 
 @pytest.fixture(scope="module")

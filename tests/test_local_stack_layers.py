@@ -22,6 +22,7 @@ LAYERS = {
     "producer": 10,
     "cli": 11,
     "harness": 11,
+    "transformations_harness": 11,
 }
 
 

@@ -1,9 +1,4 @@
-"""Typed local state (local_stack/services/state.py): what a reader gets from the files, and how a bad file is refused.
-
-Broken on purpose while writing: dropping the `_matches` check let `"port": "39851"` through as a
-string (test_mistyped_field_is_named failed); ignoring unknown keys made test_stale_file_is_refused pass
-a file from an older layout silently (it failed).
-"""
+"""Typed local state (local_stack/services/state.py): what a reader gets, and how a bad file is refused."""
 
 from __future__ import annotations
 
@@ -102,7 +97,6 @@ def test_not_json_is_refused(tmp_path):
 
 
 def test_emulated_region_is_the_local_stacks_aws_region(tmp_path, monkeypatch):
-    """Broken on purpose: with the old literal "us-east-1" this test failed on eu-west-1."""
     from local_stack import stack
 
     (tmp_path / "Pulumi.local.yaml").write_text("config:\n  aws:region: eu-west-1\n")

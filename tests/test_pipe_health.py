@@ -61,12 +61,9 @@ def test_cloud_view_pins_the_columns_the_dashboard_reads():
     assert load_history.cloud_view_columns(statement) == COLUMNS
 
 
+@pytest.mark.emulator
 def test_local_view_has_the_cloud_views_columns_and_types(tmp_path):
-    """The local stand-in, created in fakesnow, describes itself with the same columns and types.
-
-    Broken on purpose once: mapping STATUS to the raw history value showed
-    'LOAD_FAILED' where COPY_HISTORY says 'Load failed'; this test failed.
-    """
+    """The local stand-in, created in fakesnow, describes itself with the same columns and types."""
     _, statement = pipe_health.view_statement()
     with fakesnow.patch(), snowflake.connector.connect(database="DB", schema="ANALYTICS") as connection:
         cursor = connection.cursor()

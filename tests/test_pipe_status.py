@@ -1,8 +1,4 @@
-"""The local SYSTEM$PIPE_STATUS's name resolution and worker detection (snowpipe/pipe_status.py), no servers.
-
-Broken on purpose while writing: without the /proc cmdline check, test_a_recycled_pid_is_not_a_worker
-failed (this test process's own PID counted as a running worker).
-"""
+"""The local SYSTEM$PIPE_STATUS's name resolution and worker detection (snowpipe/pipe_status.py), no servers."""
 
 from __future__ import annotations
 

@@ -5,10 +5,6 @@ editing it might: a config value, a component's helper monkeypatched, or a
 wrapper program (the real __main__.py plus a few lines) for a prod stack.
 Every variant must be refused by its policy's name; the real program must
 pass every policy.
-
-Broken on purpose while writing: `no_wildcard_action` flagging only a bare
-"*" made test_iam_no_wildcard_action fail ("s3:Get*" went through), and
-`_on_error` always answering SKIP_FILE made test_pipe_on_error_skip_file fail.
 """
 
 from __future__ import annotations
@@ -38,12 +34,11 @@ from tests.test_program_graph import dev_stack
 
 PUBLIC_KEY = throwaway_key_pair()[0]
 NS = "ecommerce-analytics"
-# The dev stack waits 15 s for IAM; the fake cloud runs that wait for real.
-NO_WAIT = {f"{NS}:iamPropagationSeconds": "0"}
 
 
 def run_dev(overrides: dict[str, str] | None = None) -> ProgramRun:
-    return run_program(FakeCloud(), "dev", overrides={**NO_WAIT, **(overrides or {})})
+    # The dev stack's 15 s IAM wait costs nothing here: FakeCloud answers it at once.
+    return run_program(FakeCloud(), "dev", overrides=overrides or {})
 
 
 def run_variant(tmp_path: Path, stack: str, extra_program: str = "", overrides=None, secret_keys=()) -> ProgramRun:
@@ -51,8 +46,7 @@ def run_variant(tmp_path: Path, stack: str, extra_program: str = "", overrides=N
     shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     shutil.copy(PROJECT_DIR / "Pulumi.dev.yaml", tmp_path / f"Pulumi.{stack}.yaml")
     (tmp_path / "__main__.py").write_text((PROJECT_DIR / "__main__.py").read_text() + extra_program)
-    overrides = {**NO_WAIT, **(overrides or {})}
-    return run_program(FakeCloud(), stack, overrides=overrides, secret_keys=secret_keys, project_dir=tmp_path)
+    return run_program(FakeCloud(), stack, overrides=overrides or {}, secret_keys=secret_keys, project_dir=tmp_path)
 
 
 def names(found: list[checks.Violation], level: str = checks.MANDATORY) -> set[str]:

@@ -1,9 +1,4 @@
-"""The cost guard in the graph: a resource monitor caps the POC warehouse (issue 12).
-
-Broken on purpose while writing: AnalyticsDatabase without resource_monitor
-made test_warehouse_is_attached_to_the_monitor fail; suspend_trigger 90
-made test_monitor_notifies_then_suspends fail.
-"""
+"""The cost guard in the graph: a resource monitor caps the POC warehouse (issue 12)."""
 
 from __future__ import annotations
 

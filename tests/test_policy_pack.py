@@ -3,11 +3,6 @@
 The Pulumi CLI cannot run here, so the pack's validations are called the way
 pulumi-policy 1.21's analyzer calls them: ResourceValidationArgs /
 StackValidationArgs whose props went through its unknown-checking proxy.
-
-Broken on purpose while writing: passing `args.opts.protect` as False made
-test_prod_stack_enforces_protection_and_keys fail; dropping the type filter in
-_resource_validation made test_real_program_passes_the_pack fail (checks ran
-on resources of other types).
 """
 
 from __future__ import annotations
@@ -139,10 +134,7 @@ def test_secret_values_come_from_the_keys_pulumi_yaml_declares_secret():
 
 
 def test_a_procedure_on_a_provider_without_warehouse_is_refused_and_an_unknown_warehouse_is_not():
-    """The pack reads the provider the analyzer hands it (ResourceValidationArgs.provider).
-
-    Broken on purpose: pack.py passing provider_props=None made the first assertion fail.
-    """
+    """The pack reads the provider the analyzer hands it (ResourceValidationArgs.provider)."""
     policy = [p for p in pack.policies("dev", []) if p.name == "required-warehouse-in-session"]
     run = copy.deepcopy(dev_stack())  # dev_stack() is shared by the session's tests; this one edits a provider
     session = run.named("snowflake-warehouse-session")

@@ -5,9 +5,6 @@ directory, which runs `<virtualenv>/bin/python -u -m pulumi.policy <engine> .`
 (sdk/python/dist/pulumi-analyzer-policy-python), with PULUMI_STACK and
 PULUMI_CONFIG in the environment (analyzer_plugin.go, constructEnv); the pack
 prints the port of its Analyzer service on stdout.
-
-Broken on purpose while writing: without the sys.path line in
-policy/__main__.py the pack died on `import policy` and this test failed.
 """
 
 from __future__ import annotations

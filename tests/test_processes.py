@@ -28,7 +28,6 @@ def _start(tmp_path, name: str, code: str) -> processes.TrackedProcess:
 
 
 def test_a_child_that_ignores_sigterm_is_sigkilled_and_reported(tmp_path):
-    """Broken on purpose: stop_all without the SIGKILL step left the child running and this test failed."""
     stubborn = _start(tmp_path, "stubborn", STUBBORN)
     started = time.monotonic()
     stopped = processes.stop_all(tmp_path, timeout=0.5)

@@ -195,8 +195,6 @@ TABLE_COLUMNS = {
 
 
 def test_tables_are_declared_from_table_ddl(run):
-    """Broken on purpose to see it fail: `price NUMBER(10, 3)` in sql/table_ddl.sql made this test fail
-    (the old comparison with sql_source.tables(), the function that built the columns, passed)."""
     declared_tables = {reveal(t.outputs)["name"] for t in run.of_type(TABLE) if t.name.startswith("tables-")}
     assert declared_tables == set(TABLE_COLUMNS), f"tables declared: {sorted(declared_tables)}"
     for name, columns in TABLE_COLUMNS.items():
@@ -286,11 +284,7 @@ def test_feature_names_follow_the_provider_documentation():
 
 
 def test_provider_enables_exactly_the_preview_resources_used(run):
-    """The preview resources are derived from the types the program registers, so a new one counts.
-
-    Broken on purpose to see it fail: a snowflake.DynamicTable added to infra/enriched_events.py
-    made this test fail with "enables [...] but the program uses [..., snowflake_dynamic_table_resource]".
-    """
+    """The preview resources are derived from the types the program registers, so a new one counts."""
     documented = _documented_preview_features()
     snowflake_types = {r.type for r in run.registrations.values() if r.custom and r.type.startswith("snowflake:")}
     used = {_feature_name(t) for t in snowflake_types} & documented
@@ -311,9 +305,8 @@ def test_provider_enables_exactly_the_preview_resources_used(run):
 def test_iam_wait_holds_the_configured_seconds_without_sleeping_in_tests(run):
     """Pulumi.dev.yaml's iamPropagationSeconds: 15 reaches the wait, between the role policy and the stage.
 
-    The made-up cloud answers the wait without sleeping (`make test-fast` used to sleep 15 s here);
-    what it was asked to wait is asserted instead. Broken on purpose: `seconds=0` hard-coded in
-    infra/snowflake_access.py made this test fail.
+    The made-up cloud answers the wait without sleeping, so tests do not sleep 15 s;
+    what it was asked to wait is asserted instead.
     """
     wait = run.named("snowflake-access-iam-propagation")
     assert reveal(wait.inputs)["seconds"] == 15, "the wait must be iamPropagationSeconds from Pulumi.dev.yaml"

@@ -13,7 +13,7 @@ BIN = Path(sys.executable).parent
 
 def _tool(name: str) -> str:
     found = shutil.which(name, path=str(BIN)) or shutil.which(name)
-    assert found, f"{name} is not installed: run `make setup` (it comes from requirements.txt)"
+    assert found, f"{name} is not installed: run `make setup` (it comes from requirements-dev.txt)"
     return found
 
 

@@ -1,11 +1,7 @@
 """The smoke test's diagnosis (smoke/diagnosis.py) and real-stack wiring (smoke/cloud_target.py), no servers.
 
 Inputs are literal API answers in the documented shapes (SYSTEM$PIPE_STATUS JSON,
-GetBucketNotificationConfiguration, COPY_HISTORY rows). Broken on purpose while
-writing: matching the notification's events literally instead of as wildcards
-made test_notification_to_the_channel_for_the_prefix_is_fine fail ('s3:ObjectCreated:*'
-is not 's3:ObjectCreated:Put'); ordering the notification check before the load
-history made test_skipped_file_beats_every_other_cause fail.
+GetBucketNotificationConfiguration, COPY_HISTORY rows).
 """
 
 from __future__ import annotations

@@ -76,7 +76,6 @@ def test_a_seed_in_a_session_without_warehouse_is_refused(ctx: LocalContext):
 
 
 def test_a_python_procedure_in_a_session_without_warehouse_is_refused(ctx: LocalContext):
-    """Broken on purpose: without the require_warehouse call in procedure_python, the first create passes."""
     ctx.account.add("DATABASE", "DB")
     ctx.account.add("SCHEMA", "DB", "S")
     code = "def run(session):\n    return 1\n"

@@ -30,7 +30,6 @@ def _provider_of(run: ProgramRun, resource: Registration) -> Registration:
 
 
 def test_the_admin_provider_logs_in_without_objects_the_stack_creates():
-    """Broken on purpose: warehouse=config.warehouse on the admin provider fails here (the old wiring)."""
     run = dev_stack()
     admin = run.named("snowflake")
     inputs = reveal(admin.inputs)
@@ -62,8 +61,6 @@ def _documented_as_needing_a_warehouse(resource_type: str) -> bool:
 def test_statements_that_need_a_warehouse_run_in_warehouse_sessions():
     """Seeds (DML), and every resource pulumi-snowflake documents as "Required warehouse" (views: read back with a
     table function, #3067; Python procedures: 391531 at CREATE), use the warehouse session; all else the admin one.
-
-    Broken on purpose: ConversionProcedure on the admin provider fails here (and in the strict local target).
     """
     run = dev_stack()
     seen = set()
@@ -102,9 +99,7 @@ ON_ERROR = SKIP_FILE"""
 
 
 def test_the_deployed_copy_statement_is_the_sql_file_text():
-    """Broken on purpose: rendering the COPY with sqlglot (pretty=True), as before, fails here.
-
-    If this fails after editing sql/snowflake_pipe.sql, that is expected: update the golden text, and know that
+    """If this fails after editing sql/snowflake_pipe.sql, that is expected: update the golden text, and know that
     `pulumi up` will REPLACE the pipe (new pipe, empty load history, files under the prefix may load twice).
     If it fails after upgrading a library, nothing in sql/ changed and the pipe must not be replaced: fix the code.
     """
@@ -115,7 +110,7 @@ def test_the_deployed_copy_statement_is_the_sql_file_text():
 def test_replacements_the_engine_forces_drop_the_named_object_first():
     """A resource replaced through replace_with is created before the old one is deleted unless it says otherwise
     (pulumi pkg/resource/deploy/step_generator.go); a named Snowflake object's plain CREATE then collides with the
-    old object ("already exists"). Broken on purpose: without delete_before_replace on the pipe this fails.
+    old object ("already exists").
     """
     run = dev_stack()
     forced = [r for r in run.registrations.values() if r.custom and r.replace_with]

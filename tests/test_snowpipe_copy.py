@@ -13,7 +13,8 @@ import snowflake.connector
 import sqlglot
 
 from infra import sql_source
-from local_stack.snowpipe import copy_plan, pipes, quick_check, record_checks
+from local_stack.services.state import Pipe
+from local_stack.snowpipe import copy_plan, quick_check, record_checks
 from local_stack.snowpipe.copy_plan import CopyPlanError, TargetColumn
 from local_stack.snowpipe.record_checks import RecordError
 
@@ -92,11 +93,9 @@ def test_insert_replaces_dollar_one_and_metadata(plan: copy_plan.CopyPlan) -> No
     assert "CAST(GET_PATH(RECORD, 'customer_id') AS DECIMAL(38, 0))" in sql, "the pipe's own casts must be kept"
 
 
+@pytest.mark.emulator
 def test_batch_insert_gives_each_row_its_own_files_metadata(plan: copy_plan.CopyPlan, tmp_path: Path) -> None:
-    """Run the batch INSERT's SELECT on DuckDB itself: rows of two files keep their own SOURCE_FILE.
-
-    Broken on purpose once: joining the metadata ON TRUE gave every row both names (6 rows); this failed.
-    """
+    """Run the batch INSERT's SELECT on fakesnow (in process): rows of two files keep their own SOURCE_FILE."""
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_bytes(ndjson(record(event_id="a1"), record(event_id="a2")))
     second.write_bytes(ndjson(record(event_id="b1")))
@@ -328,7 +327,7 @@ def test_truncated_gzip_is_a_file_error() -> None:
 
 
 def test_stage_prefix_gets_a_trailing_slash() -> None:
-    pipe = pipes.PipeSpec(
+    pipe = Pipe(
         name="P", database="D", schema="S", copy_statement="COPY", auto_ingest=True, queue_url="q",
         queue_arn="arn", stage_name="D.S.STAGE", stage_url="s3://bucket/events",
     )  # fmt: skip

@@ -253,7 +253,6 @@ def test_superset_that_stays_unavailable_fails_clearly() -> None:
 
 
 def test_wrong_credentials_fail_with_a_login_error(superset: tuple[str, FakeSuperset]) -> None:
-    """Broken on purpose: putting the password into SupersetLoginError's message made this test fail."""
     url, state = superset
     wrong_password = "Wr0ng-pass-e41c9"
     with pytest.raises(SupersetLoginError) as error:
@@ -295,7 +294,6 @@ def test_check_requires_the_private_key() -> None:
 
 
 def test_check_names_missing_connection_fields_so_the_preview_stops() -> None:
-    """Broken on purpose: without the connection check this test failed (the gap showed only at `up`)."""
     news = _props("https://superset.example.com", connection={**CONNECTION, "role": "", "warehouse": None})
     result = _provider().check({}, news)
     assert [(f.property, f.reason) for f in result.failures] == [
@@ -325,8 +323,6 @@ def test_check_during_preview_accepts_values_not_known_yet() -> None:
 
 
 def test_preview_with_unknown_inputs_reports_a_change_without_calling_superset() -> None:
-    """Broken on purpose: without diff's early return on unknowns it tried to render an unknown
-    asset bundle and failed; it must answer "changes" and leave Superset alone."""
     olds = {"content_hash": "abc", "superset_url": "https://superset.example.com", "credentials_fingerprint": ""}
     for unknown_field in ("asset_files", "connection", "superset_url"):
         news = _props("https://superset.example.com", **{unknown_field: UNKNOWN})
@@ -335,11 +331,7 @@ def test_preview_with_unknown_inputs_reports_a_change_without_calling_superset()
 
 
 def test_the_stored_provider_unpickles_from_its_stable_module_path() -> None:
-    """Pulumi keeps the provider in state as a dill pickle; refresh/destroy unpickles it in a new process.
-
-    Broken on purpose: moving SupersetImportProvider into infra/superset_client.py (re-exported from
-    infra/superset_import.py) made this test fail: the state would then name the new module.
-    """
+    """Pulumi keeps the provider in state as a dill pickle; refresh/destroy unpickles it in a new process."""
     blob = serialize_provider(SupersetImportProvider(retries=1, backoff=0.5, timeout=3))
     script = (
         "import base64, sys, dill\n"

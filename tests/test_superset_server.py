@@ -33,8 +33,7 @@ def test_each_start_gets_a_fresh_copy_of_the_template(template, tmp_path):
 
 
 def test_the_default_state_dir_does_not_overwrite_the_template(template):
-    """The default state dir is .local, the template's own parent. Broken on purpose: naming the
-    copy "superset-home" made this test fail (the template was deleted before being copied)."""
+    """The default state dir is .local, the template's own parent."""
     home = superset_server._stack_home(template.parent)
     assert home != template
     assert (template / "superset.db").read_bytes() == b"bootstrapped metadata"

@@ -1,17 +1,9 @@
 """The Snowpark transformation on fixed data, checked against an independent DuckDB computation.
 
-The oracle below is plain DuckDB SQL written from the spec (README,
-"Transformations (Snowpark)"): it shares no code with transformations/ and
+The oracle below is plain DuckDB SQL written from the spec
+(docs/transformations.md): it shares no code with transformations/ and
 runs on DuckDB directly, not through fakesnow or Snowpark. Literal checks on
 a few rows can be verified by hand from the events listed here.
-
-Broken on purpose to see these fail (each run, each failed): counting
-revenue over every event type (conversion.py PURCHASED_REVENUE without the
-purchase condition: s1 revenue 488.94), dropping the dedup by EVENT_ID
-(first_copies returning its input: s1 6 events), recomputing the touched
-sessions from the new rows only (refresh.py first_copies(changes, ...)),
-and committing the offset before the run's end (task_runner.py COMMIT right
-after stream.advance); see the test docstrings.
 """
 
 from __future__ import annotations
@@ -27,7 +19,7 @@ from infra import sql_source
 from local_stack.tasks.runner import run_task_once
 from local_stack.tasks.spec import TaskSpec
 from local_stack.tasks.stream import EmulatedStream
-from tests.transformations_fixture import (
+from local_stack.transformations_harness import (
     DATABASE,
     Event,
     fakesnow_server,
@@ -182,8 +174,8 @@ def test_output_columns_are_the_tables_of_sql():
     assert tuple(c.name for c in specs["PRODUCT_CONVERSION"].columns) == PRODUCT_CONVERSION_COLUMNS
 
 
+@pytest.mark.emulator
 def test_full_run_equals_the_duckdb_oracle_and_the_hand_computed_rows(port):
-    """Broken on purpose: revenue over all event types -> s2 revenue and the oracle differ."""
     session = _fresh(port, "FULL_RUN")
     insert_events(session, "FULL_RUN", ALL_EVENTS)
     t = tables("FULL_RUN")
@@ -212,13 +204,9 @@ def test_full_run_equals_the_duckdb_oracle_and_the_hand_computed_rows(port):
     assert by_day[(99, "2026-11-01")]["VIEW_TO_PURCHASE_RATE"] is None, "no views: no rate"
 
 
+@pytest.mark.emulator
 def test_incremental_batches_with_late_duplicate_and_retried_runs_equal_a_full_recompute(port):
-    """Refresh per load (B twice, as a retried run; B's copy of e03 and C's late event), then compare.
-
-    Broken on purpose: recomputing from the new rows only (refresh.py
-    `first_copies(changes, ...)` instead of the base table) makes s1 lose the
-    events of earlier loads, and this test fails.
-    """
+    """Refresh per load (B twice, as a retried run; B's copy of e03 and C's late event), then compare."""
     schema = "INCREMENTAL"
     session = _fresh(port, schema)
     t = tables(schema)
@@ -256,13 +244,9 @@ class InjectedFailureError(RuntimeError):
     pass
 
 
+@pytest.mark.emulator
 def test_runner_failing_between_writing_results_and_commit_loses_and_duplicates_nothing(port):
-    """A hook raises after the MERGEs and the offset were written, before COMMIT.
-
-    Broken on purpose: committing right after EmulatedStream.advance (before
-    the hook) leaves the failed run's results and offset behind, and this
-    test fails at "no partial results".
-    """
+    """A hook raises after the MERGEs and the offset were written, before COMMIT."""
     schema = "RUNNER"
     session = _fresh(port, schema)
     spec = _spec(schema)

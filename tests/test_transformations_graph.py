@@ -1,8 +1,4 @@
-"""The Snowpark pieces in the Pulumi graph (mock runtime, Pulumi.dev.yaml): stream, procedure, task, tables.
-
-Broken on purpose: without `started=True` on the task, and with a module
-left out of transformations/bundle.py MODULES, these tests failed.
-"""
+"""The Snowpark pieces in the Pulumi graph (mock runtime, Pulumi.dev.yaml): stream, procedure, task, tables."""
 
 from __future__ import annotations
 
@@ -84,3 +80,39 @@ def test_procedure_ships_the_package_files_and_runs_without_the_repository(run, 
     loaded = subprocess.run([sys.executable, "-I", str(script)], cwd=tmp_path, capture_output=True, text=True)
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     assert loaded.stdout.split() == ["transformations.procedure", "transformations/procedure.py"]
+
+
+# What a stack deployed before the transformation and pipe health became one component each holds for the
+# children that moved (read from that program's URNs under the same mocks).
+MOVED_CHILDREN_BEFORE = {
+    "urn:pulumi:dev::ecommerce-analytics::ecommerce:transformations:ConversionProcedure"
+    "$snowflake:index/procedurePython:ProcedurePython::conversion-procedure-procedure",
+    "urn:pulumi:dev::ecommerce-analytics::ecommerce:transformations:ConversionFunnel"
+    "$snowflake:index/view:View::conversion-funnel-view",
+    *(
+        "urn:pulumi:dev::ecommerce-analytics::ecommerce:transformations:ConversionReader"
+        f"$snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole::conversion-reader-select-{t}"
+        for t in ("session-funnel", "product-conversion", "conversion-funnel")
+    ),
+    "urn:pulumi:dev::ecommerce-analytics::ecommerce:analytics:PipeHealthReader"
+    "$snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole::pipe-health-reader-select",
+}
+
+
+def test_moved_children_are_aliased_to_the_urns_an_existing_stack_holds(run):
+    """A child whose component changed keeps its name and names its old parent, so `pulumi up` does not replace it."""
+    aliased = {}
+    for r in run.registrations.values():
+        for old_parent in r.alias_parents:
+            parent_types = old_parent.split("::")[2]
+            aliased[f"{old_parent.rsplit('::', 2)[0]}::{parent_types}${r.type}::{r.name}"] = r
+    assert set(aliased) == MOVED_CHILDREN_BEFORE
+    parents = {r.parent.rsplit("::", 1)[-1] for r in aliased.values()}
+    assert parents == {"transformations", "pipe-health"}, "each moved child is under its domain's component now"
+
+
+def test_only_the_procedure_and_view_use_the_warehouse_session(run):
+    """The component takes the admin provider by default; the two children that need a warehouse say so."""
+    children = [r for r in run.registrations.values() if r.parent.endswith(("::transformations", "::pipe-health"))]
+    on_warehouse = {r.name for r in children if r.provider.split("::")[-2] == "snowflake-warehouse-session"}
+    assert on_warehouse == {"conversion-procedure-procedure", "conversion-funnel-view", "pipe-health-view"}

@@ -1,8 +1,4 @@
-"""The local deploy's handlers for stream, procedure and task refuse what Snowflake would refuse.
-
-Broken on purpose: with the procedure lookup removed from
-snowflake_handlers.task, the missing-procedure test failed.
-"""
+"""The local deploy's handlers for stream, procedure and task refuse what Snowflake would refuse."""
 
 from __future__ import annotations
 

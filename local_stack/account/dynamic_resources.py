@@ -1,8 +1,9 @@
 """Runs a Pulumi Python dynamic resource's own provider, as the Pulumi engine would.
 
-Under the mock runtime a dynamic resource's create() never runs; both the
-test cloud and the local deploy call it here so dynamic resources (the
-external id, the IAM wait, the Superset import) behave for real.
+Under the mock runtime a dynamic resource's create() never runs; the local
+deploy, its plan and the test cloud call it here, so the external id and the
+Superset import behave for real. (The local stack configures a 0 s IAM wait;
+the test cloud answers the wait without sleeping.)
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from local_stack.account import aws_handlers, dynamic_resources, snowflake_handlers
 from local_stack.account.context import Deleter, LocalContext
@@ -118,9 +117,3 @@ def _fresh_login(context: LocalContext, state: DeployState, resource: StateResou
             f"{resource.type} {resource.name}: its provider {resource.provider_urn} is not in the state"
         )
     return context.account.login(provider.name, dynamic_resources.reveal(provider.inputs))
-
-
-def context_for(state_dir: Path, s3_endpoint_url: str, region: str, snowflake_port: int) -> LocalContext:
-    return LocalContext(
-        s3_endpoint_url=s3_endpoint_url, region=region, snowflake_port=snowflake_port, state_dir=state_dir
-    )

@@ -13,7 +13,7 @@ suppresses differences:
 - a stage's file format name: suppressIdentifierQuoting ("DB"."S"."F" = DB.S.F).
 
 What fakesnow cannot report as Snowflake does is listed in EMULATOR_GAPS and
-in the README's "Known limits", never silently skipped.
+in docs/known-limits.md, never silently skipped.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ wire-named properties, its protect flag, and the stack's outputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from infra.wire_format import reveal
@@ -53,3 +55,15 @@ def policy_config(run: ProgramRun, overrides: Mapping[str, Any] | None = None) -
 
 def violations(run: ProgramRun, stack: str, overrides: Mapping[str, Any] | None = None) -> list[checks.Violation]:
     return checks.violations(resources_of(run), stack, policy_config(run, overrides))
+
+
+def report_advisories(advisories: Sequence[checks.Violation], details: Path) -> str:
+    """Writes every advisory to `details`; returns one console line that counts them and points there.
+
+    A throwaway local stack always trips the prod-minded advisories (unprotected tables); a line for each on every
+    start buried what a new user needs to see.
+    """
+    details.write_text("".join(f"{v}\n" for v in advisories))
+    counts = Counter(v.policy for v in advisories)
+    policies = ", ".join(f"{name} x{count}" for name, count in sorted(counts.items()))
+    return f"policy: {len(advisories)} advisory warnings, none blocking ({policies}); details in {details}"

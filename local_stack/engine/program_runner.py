@@ -47,6 +47,8 @@ class Registration:
     """URNs whose replacement replaces this resource too (the engine forces it, create-before-delete by default)."""
     external: bool = False
     """Read with `<Resource>.get`: in the state, never created or deleted by the stack."""
+    alias_parents: tuple[str, ...] = ()
+    """Parent URNs its aliases name: where an existing stack holds it, if it moved."""
 
 
 @dataclass
@@ -100,6 +102,7 @@ class RecordingMonitor(pulumi_sdk.MockMonitor):
             protect=bool(request.protect),
             delete_before_replace=bool(request.deleteBeforeReplace),
             replace_with=tuple(request.replace_with),
+            alias_parents=tuple(a.spec.parentUrn for a in request.aliases if a.HasField("spec") and a.spec.parentUrn),
         )
         return response
 

@@ -30,6 +30,8 @@ ACCOUNT_FILE = "local-cloud.json"
 DEPLOY_RECORD_FILE = "deploy.json"
 DEPLOY_CONFIG_FILE = "deploy-config.json"
 DEPLOY_STATE_FILE = "pulumi-state.json"
+ADVISORIES_FILE = "policy-advisories.txt"
+"""Every advisory of the policy pack's last check, in full (the console shows one line)."""
 STREAMING_FILE = "streaming.json"
 """Where the local Snowpipe Streaming emulator listens, and its channels' records."""
 # Files of one stack's life, removed by the next `up`; caches (the Superset venv and home) survive.
@@ -42,6 +44,7 @@ RUN_FILES = (
     DEPLOY_CONFIG_FILE,
     DEPLOY_STATE_FILE,
     STREAMING_FILE,
+    ADVISORIES_FILE,
 )
 _RESTART = "restart the local stack (`make local-down && make local-up`)"
 

@@ -20,9 +20,9 @@ import logging
 import uuid
 from typing import Any
 
+from local_stack.services.state import Pipe
 from local_stack.snowpipe.copy_plan import parse_copy_target
 from local_stack.snowpipe.load_history import FileOutcome
-from local_stack.snowpipe.pipes import PipeSpec
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 LOCAL_ACCOUNT_LOCATOR = "LOCAL"
 
 
-def error_message(pipe: PipeSpec, outcome: FileOutcome, now: dt.datetime | None = None) -> dict[str, Any]:
+def error_message(pipe: Pipe, outcome: FileOutcome, now: dt.datetime | None = None) -> dict[str, Any]:
     """The documented INGEST_FAILED_FILE object for one skipped file."""
     now = now or dt.datetime.now(dt.UTC)
     prefix = f"s3://{pipe.bucket}/{pipe.prefix}"
@@ -55,7 +55,7 @@ def error_message(pipe: PipeSpec, outcome: FileOutcome, now: dt.datetime | None 
 class ErrorNotifier:
     """Publishes one INGEST_FAILED_FILE message per skipped file to the pipe's topic."""
 
-    def __init__(self, sns: Any, pipe: PipeSpec):
+    def __init__(self, sns: Any, pipe: Pipe):
         self.sns = sns
         self.pipe = pipe
 

@@ -10,8 +10,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from local_stack.services.state import Pipe
 from local_stack.snowpipe.copy_plan import DIALECT, parse_copy_target
-from local_stack.snowpipe.pipes import PipeSpec
 from local_stack.snowpipe.record_checks import RecordError
 
 HISTORY_SCHEMA = "LOCAL_SNOWPIPE"
@@ -22,11 +22,11 @@ LOADED = "LOADED"
 LOAD_FAILED = "LOAD_FAILED"
 
 
-def history_table(pipe: PipeSpec) -> str:
+def history_table(pipe: Pipe) -> str:
     return f"{pipe.database}.{HISTORY_SCHEMA}.{HISTORY_TABLE}"
 
 
-def rejected_table(pipe: PipeSpec) -> str:
+def rejected_table(pipe: Pipe) -> str:
     return f"{pipe.database}.{HISTORY_SCHEMA}.{REJECTED_TABLE}"
 
 
@@ -64,7 +64,7 @@ def history_ddl(database: str) -> list[str]:
     ]
 
 
-def ensure_history(cursor: Any, pipe: PipeSpec) -> None:
+def ensure_history(cursor: Any, pipe: Pipe) -> None:
     for statement in history_ddl(pipe.database):
         cursor.execute(statement)
 
@@ -100,7 +100,7 @@ def _target_table(copy_statement: str) -> str:
     return parse_copy_target(copy_statement).replace('"', "").upper()
 
 
-def history_record(pipe: PipeSpec, outcome: FileOutcome) -> dict[str, Any]:
+def history_record(pipe: Pipe, outcome: FileOutcome) -> dict[str, Any]:
     """One line of the batch's history file for `history_insert` (NULLs left out)."""
     error = outcome.error
     values = {
@@ -121,7 +121,7 @@ def history_record(pipe: PipeSpec, outcome: FileOutcome) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def history_insert(pipe: PipeSpec, history_file: Path) -> str:
+def history_insert(pipe: Pipe, history_file: Path) -> str:
     """One INSERT of every line of `history_file`: the batch's whole history in one short statement.
 
     A VALUES list would grow with the batch, and fakesnow's SQL translation
@@ -132,7 +132,7 @@ def history_insert(pipe: PipeSpec, history_file: Path) -> str:
     return f"INSERT INTO {history_table(pipe)} SELECT {items} FROM read_ndjson_objects({source}) AS h(H)"
 
 
-def rejected_insert(pipe: PipeSpec, rejected: list[RejectedNotification]) -> str:
+def rejected_insert(pipe: Pipe, rejected: list[RejectedNotification]) -> str:
     rows = [
         f"({_lit(pipe.qualified_name)}, {_lit(r.message_id)}, {_lit(r.reason)}, {_lit(r.body_excerpt)}, "
         "CURRENT_TIMESTAMP())"

@@ -8,9 +8,8 @@ from typing import Any
 import snowflake.connector.errors
 
 from local_stack.services import endpoints as local_endpoints
-from local_stack.services.state import read_endpoints
+from local_stack.services.state import read_endpoints, read_pipes
 from local_stack.snowpipe.load_history import LOAD_FAILED, LOADED, history_table, rejected_table
-from local_stack.snowpipe.pipes import read_pipes
 
 
 def status(state_dir: str | Path = ".local") -> dict[str, Any]:

@@ -23,7 +23,7 @@ import duckdb
 import orjson
 
 from local_stack.services import endpoints as local_endpoints
-from local_stack.services.state import Endpoints, read_endpoints
+from local_stack.services.state import Endpoints, Pipe, read_endpoints, read_pipes
 from local_stack.snowpipe import error_notifications
 from local_stack.snowpipe.copy_plan import TargetColumn, metadata_record, parse_copy, parse_copy_target
 from local_stack.snowpipe.load_history import (
@@ -37,7 +37,6 @@ from local_stack.snowpipe.load_history import (
     history_table,
     rejected_insert,
 )
-from local_stack.snowpipe.pipes import PipeSpec, read_pipes
 from local_stack.snowpipe.quick_check import quick_verdict, quick_verdicts
 from local_stack.snowpipe.record_checks import CastError, FileVerdict, RecordError, decode_file, validate_records
 
@@ -105,7 +104,7 @@ class PipeWorker:
 
     def __init__(
         self,
-        pipe: PipeSpec,
+        pipe: Pipe,
         endpoints: Endpoints,
         spool_dir: Path,
         wait_seconds: int,

@@ -9,7 +9,7 @@ transaction (transformations.procedure.refresh_in_transaction), so a runner
 killed mid-run neither loses nor duplicates anything.
 
 Engine: Snowpark against the fakesnow server rather than Snowpark's local
-testing mode; README "Transformations (Snowpark)" has the measurements.
+testing mode; docs/transformations.md has the measurements.
 """
 
 from __future__ import annotations

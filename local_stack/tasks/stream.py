@@ -10,7 +10,7 @@ transaction, so it commits together with the results or not at all: the
 exactly-once promise of a real stream consumed by DML ("Introduction to
 Streams": the offset advances when the consuming transaction commits).
 
-Differences from Snowflake, see README "Known limits": the offset moves by
+Differences from Snowflake, see docs/known-limits.md: the offset moves by
 load, not by table version, and a row inserted outside the local Snowpipe
 with an already consumed (SOURCE_FILE, LOADED_AT) would not be seen.
 """

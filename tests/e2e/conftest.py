@@ -10,6 +10,7 @@ import pytest
 
 from local_stack import stack
 from local_stack.harness import ROOT, LocalEnv, local_env, start_worker, stop_process, wait_until, worker_log
+from local_stack.services.state import Endpoints
 from tests.e2e.strict_target import Emulators
 
 __all__ = ["ROOT", "LocalEnv", "Worker", "wait_until", "worker_log"]
@@ -39,6 +40,29 @@ def worker(env: LocalEnv) -> Iterator[Worker]:
     running = Worker(env.state_dir)
     yield running
     stop_process(running.process)
+
+
+@pytest.fixture(scope="session")
+def user_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Endpoints]]:
+    """The stack as `SUPERSET=0 make local-up` starts it (worker and task runner), once per session.
+
+    For tests that leave it whole: what they change (a canary, a notification
+    swapped and restored) no other user of it counts.
+    """
+    state_dir = tmp_path_factory.mktemp("user-stack")
+    endpoints = stack.up(stack.LocalStackSettings(state_dir=state_dir, superset=False), progress=lambda _m: None)
+    try:
+        yield state_dir, endpoints
+    finally:
+        stack.down(state_dir)
+
+
+@pytest.fixture(scope="module")
+def db(env: LocalEnv) -> Iterator[Any]:
+    """A cursor on the session stack's Snowflake (fakesnow)."""
+    connection = env.connect()
+    yield connection.cursor()
+    connection.close()
 
 
 @pytest.fixture(scope="session")

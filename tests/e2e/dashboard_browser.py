@@ -19,6 +19,8 @@ Prints {"charts": {name: {"state", "detail", "viz_type", "painted", "received"}}
 - tooltips (charts named by --hover NAME=N): the tooltip text at N points,
   evenly spaced down the middle of the chart's canvas: the numbers a user
   reads, as the chart drew them.
+- colours (charts named by --colours NAME): the canvas's most used opaque
+  colours with their share of its pixels, and its darkest colour (the text).
 """
 
 from __future__ import annotations
@@ -60,6 +62,25 @@ const shares = Array.from(arguments[0].querySelectorAll('canvas')).map(canvas =>
   return painted / (canvas.width * canvas.height);
 });
 return shares.length ? Math.max(...shares) : null;
+"""
+# The colours a chart's canvas is painted with, by pixel count (opaque pixels
+# only), and the darkest colour drawn on at least 20 pixels: a chart's text.
+COLOURS_JS = """
+const canvas = arguments[0].querySelector('canvas');
+const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+const counts = {};
+for (let i = 0; i < pixels.length; i += 4) {
+  if (pixels[i + 3] < 255) continue;
+  const key = pixels[i] + ',' + pixels[i + 1] + ',' + pixels[i + 2];
+  counts[key] = (counts[key] || 0) + 1;
+}
+const total = canvas.width * canvas.height;
+const colours = Object.entries(counts).map(([key, n]) => [key.split(',').map(Number), n / total]);
+colours.sort((a, b) => b[1] - a[1]);
+const sum = rgb => rgb[0] + rgb[1] + rgb[2];
+const darkest = Object.entries(counts).filter(([, n]) => n >= 20).map(([key]) => key.split(',').map(Number))
+  .sort((a, b) => sum(a) - sum(b))[0];
+return {fills: colours.slice(0, 8), darkest: darkest || null};
 """
 # ECharts draws its tooltip as an HTML div (echarts src/component/tooltip/
 # TooltipHTMLContent.ts, styled with z-index 9999999); the visible one is the
@@ -151,6 +172,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=90)
     parser.add_argument("--hover", action="append", default=[], metavar="NAME=N",
                         help="report the tooltips at N points down chart NAME")  # fmt: skip
+    parser.add_argument("--colours", action="append", default=[], metavar="NAME",
+                        help="report the colours chart NAME's canvas is painted with")  # fmt: skip
     args = parser.parse_args()
     hover = {}
     for item in args.hover:
@@ -175,10 +198,14 @@ def main() -> int:
         # The password comes from the environment so it is not in the process list.
         driver.find_element(By.ID, "password").send_keys(os.environ["SUPERSET_PASSWORD"])
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        # Its own budget: a Superset just started on a busy machine can take most of a minute to answer the first
+        # login (seen in a fresh clone's `make test`; the same run passed when repeated).
+        deadline = time.monotonic() + 90
         while "/login" in driver.current_url and time.monotonic() < deadline:
             time.sleep(0.2)
         if "/login" in driver.current_url:
-            print(json.dumps({"error": f"login as {args.username} failed at {args.base_url}"}))
+            shown = driver.find_element(By.TAG_NAME, "body").text[:300]
+            print(json.dumps({"error": f"login as {args.username} failed at {args.base_url}; the page shows: {shown}"}))
             return 2
 
         driver.get(args.dashboard_url)
@@ -206,6 +233,8 @@ def main() -> int:
                 "painted": driver.execute_script(PAINTED_JS, chart),
                 "received": received.get(chart.get_attribute("data-test-chart-id")),
             }
+            if name in args.colours:
+                report[name]["colours"] = driver.execute_script(COLOURS_JS, chart)
             if name in hover:
                 report[name]["tooltips"] = _tooltips(driver, chart, hover[name])
         print(json.dumps({"charts": report, "unreadable": received.get("unreadable")}))

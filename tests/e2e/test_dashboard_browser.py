@@ -26,6 +26,7 @@ pytestmark = pytest.mark.e2e
 
 SCREENSHOT = ROOT / ".local" / "screenshots" / "dashboard.png"
 FUNNEL = "Conversion Funnel"
+TOP_PRODUCTS = "Top Products by Sales Volume"
 # The funnel's tooltip as Superset 6.1 draws it: the stage, then the metric's
 # name, value and percentage ("Viewed\nsessions\t113\t100.00%").
 FUNNEL_TOOLTIP = re.compile(r"^(?P<stage>[^\n]+)\n\S+\s+(?P<sessions>[\d,]+)\s+[\d.]+%$")
@@ -63,11 +64,15 @@ def browser_report(superset_stack: SupersetStack) -> dict:
             str(_chart_count()),
             "--hover",
             f"{FUNNEL}=3",
+            "--hover",
+            f"{TOP_PRODUCTS}=20",
+            "--colours",
+            FUNNEL,
         ],
         env={**os.environ, "SUPERSET_PASSWORD": superset_stack.password, "CHROMIUM": browser, "CHROMEDRIVER": driver},
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
         check=False,
     )
     assert completed.returncode == 0, f"browser run failed ({completed.returncode}): {completed.stderr[-2000:]}"
@@ -111,3 +116,39 @@ def test_the_funnel_shows_the_loaded_sessions_in_the_browser(
         assert match, f"funnel tooltip {text!r} is not 'stage, metric, value, percent' (all: {tooltips})"
         shown[match["stage"]] = int(match["sessions"].replace(",", ""))
     assert shown == expected.expected_funnel(expected.counted_events(superset_stack))
+
+
+def test_top_products_read_largest_first_from_the_top(browser_report: dict) -> None:
+    """Hovered from the top of the chart down, the bars' units never grow: the best seller is the top bar."""
+    tooltips = browser_report["charts"][TOP_PRODUCTS].get("tooltips") or []
+    bars: list[tuple[str, int]] = []
+    for text in filter(None, tooltips):  # points above or below the bars show no tooltip
+        product = text.splitlines()[0].strip()
+        units = int(re.findall(r"\d[\d,]*", text)[-1].replace(",", ""))
+        if not bars or bars[-1][0] != product:
+            bars.append((product, units))
+    assert len(bars) >= 5, f"too few bars read from the tooltips: {tooltips}"
+    units = [u for _, u in bars]
+    assert units == sorted(units, reverse=True), f"bars from the top down must not grow: {bars}"
+
+
+def _luminance(rgb: list[int]) -> float:
+    """WCAG 2 relative luminance (https://www.w3.org/TR/WCAG21/#dfn-relative-luminance)."""
+    linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: list[int], b: list[int]) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_funnel_labels_contrast_with_the_stages_they_sit_on(browser_report: dict) -> None:
+    """Each stage's fill against the labels' colour (the canvas's darkest): WCAG's 4.5:1 for normal text."""
+    colours = browser_report["charts"][FUNNEL]["colours"]
+    # The stages are the large areas; the page's white around them is left out.
+    fills = [rgb for rgb, share in colours["fills"] if share >= 0.02 and _luminance(rgb) < 0.95]
+    assert len(fills) == 3, f"expected the three stages' fills, the canvas's colours are {colours}"
+    text = colours["darkest"]
+    low = {tuple(rgb): round(_contrast(rgb, text), 2) for rgb in fills if _contrast(rgb, text) < 4.5}
+    assert not low, f"labels in {text} on these fills are below 4.5:1 (screenshot {SCREENSHOT}): {low}"

@@ -27,11 +27,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    state = tmp_path_factory.mktemp("local-stack")
-    endpoints = stack.up(stack.LocalStackSettings(state_dir=state, superset=False), progress=lambda _m: None)
-    yield state, endpoints
-    stack.down(state)
+def running(user_stack):
+    """The session's `SUPERSET=0 make local-up` stack (tests/e2e/conftest.py): these tests only read it."""
+    return user_stack
 
 
 def _aws(endpoints, service):
@@ -55,9 +53,7 @@ def test_local_deploy_creates_every_resource_the_program_declares(running):
 
 def test_endpoints_file_tells_where_the_running_stack_listens(running):
     """The file's values are checked against Pulumi.local.yaml's literals and against the running
-    emulators, with plain clients (not the helpers that read the file). Broken on purpose: writing
-    a stale bucket name ("<bucket>-old") into the file made this test fail (comparing the file
-    with the dict it was written from passed)."""
+    emulators, with plain clients (not the helpers that read the file)."""
     state, _ = running
     path = state / "endpoints.json"
     on_disk = json.loads(path.read_text())

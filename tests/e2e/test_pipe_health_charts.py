@@ -3,8 +3,6 @@
 Each chart is checked against what is really in the tables, not against the
 view it reads: rows per minute against ECOMMERCE_EVENTS, files against the
 files whose rows landed, freshness against the newest EVENT_TIMESTAMP.
-Broken on purpose once: counting STATUS = 'LOAD_FAILED' (the local history's
-word, not COPY_HISTORY's 'Load failed') in files_skipped made this fail.
 """
 
 from __future__ import annotations

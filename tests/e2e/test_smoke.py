@@ -2,11 +2,7 @@
 
 Each broken variant breaks the stack the way it breaks in the cloud (or, for the
 worker and its queue, the local stand-ins for Snowflake's side) and checks that
-smoke fails at the right step with the right cause. Broken on purpose while
-writing: with the notification check left out of the diagnosis, the
-notification-removed test printed the generic "never loaded" cause and failed;
-with PIPE_STATUS answering RUNNING regardless of the worker, the
-worker-stopped test failed at 'canary visible' instead of 'pipe status'.
+smoke fails at the right step with the right cause.
 """
 
 from __future__ import annotations
@@ -52,12 +48,9 @@ def _up(state_dir: Path) -> local_state.Endpoints:
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A local stack with its worker, as `SUPERSET=0 make local-up` starts it; tests here leave it whole."""
-    state_dir = tmp_path_factory.mktemp("smoke-stack")
-    _up(state_dir)
-    yield state_dir
-    stack.down(state_dir)
+def shared(user_stack: tuple[Path, local_state.Endpoints]) -> Path:
+    """The session's `SUPERSET=0 make local-up` stack (tests/e2e/conftest.py); tests here leave it whole."""
+    return user_stack[0]
 
 
 @pytest.fixture
@@ -217,11 +210,7 @@ def test_smoke_sees_the_canary_in_the_superset_chart(superset_stack: SupersetSta
 
 
 def test_refused_second_worker_leaves_the_pipe_running(shared: Path) -> None:
-    """A second worker refused by the lock must not erase the running worker's PID, which PIPE_STATUS reads.
-
-    Failed before the worker opened its lock file without truncating it: the refused
-    second worker emptied the file, and the pipe read PAUSED while the first worker ran.
-    """
+    """A second worker refused by the lock must not erase the running worker's PID, which PIPE_STATUS reads."""
     second = subprocess.run(
         [sys.executable, "-m", "local_stack.snowpipe", "--state-dir", str(shared)],
         cwd=ROOT, capture_output=True, text=True, timeout=60,

@@ -2,9 +2,7 @@
 
 The expected numbers are computed here in Python from the raw rows of
 ECOMMERCE_EVENTS and reference_data/products.csv, sharing no code with
-transformations/. Broken on purpose: with sql/conversion_funnel.sql counting
-ADDED_TO_CART for 'Purchased', the first test failed (charted 70 purchased
-sessions, 82 expected, when stages were counted on their own).
+transformations/.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Shared by the transformation tests and the benchmark: a fakesnow server with our shims, and Snowpark on it.
+"""A fakesnow server with our shims, and Snowpark on it: the transformation tests and the benchmark share it.
 
 Tables are created from sql/ like the deploy does (column names, types,
-NOT NULL), in a schema of the caller's choosing so tests do not share rows.
+NOT NULL), in a schema of the caller's choosing so callers do not share rows.
+It lives in local_stack, like harness.py, so the benchmark imports no test code.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from local_stack.services import processes
 from local_stack.services.endpoints import connect_local_snowflake
 from transformations.refresh import Tables
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "CONVERSION_TEST"
 EVENT_COLUMNS = (
     "EVENT_ID",
@@ -85,7 +86,7 @@ def snowpark(port: int, schema: str) -> Session:
                 cursor.execute(f"CREATE OR REPLACE TABLE {DATABASE}.{schema}.{spec.name} ({columns})")
     connection = connect(port, database=DATABASE, schema=schema)
     session = Session.builder.configs({"connection": connection}).create()
-    # The test fixture closes its sessions while the server still runs. Snowpark
+    # Callers close their sessions while the server still runs. Snowpark
     # would close them again at interpreter exit, against a stopped server, and
     # the connector retries that for minutes (seen: 4 min of a 4.5 min run).
     atexit.unregister(session._close_at_exit)
