@@ -53,12 +53,12 @@ from local_stack.harness import (  # noqa: E402
     local_env,
     start_worker,
     stop_process,
-    wait_until,
     wait_worker_ready,
     worker_log,
 )
 from local_stack.services import endpoints as local_endpoints  # noqa: E402
 from local_stack.services import state as local_state  # noqa: E402
+from local_stack.services.processes import wait_for  # noqa: E402
 
 THROUGHPUT_TARGET_RATIO = 0.5
 # Issue 9: p95 put -> visible by offered rate (files/s of 20 events).
@@ -116,7 +116,7 @@ def throughput(env, events: int, file_count: int, scratch: Path) -> dict:
         for n, body in enumerate(bodies):
             env.s3.put_object(Bucket=env.bucket, Key=f"{env.prefix}{run}/{n:03d}.ndjson.gz", Body=body)
         put_done = time.perf_counter()
-        wait_until(lambda: queryable() >= total, 600, f"{total:,} rows in ENRICHED_EVENTS", interval=0.1)
+        wait_for(lambda: queryable() >= total, 600, f"{total:,} rows in ENRICHED_EVENTS", interval=0.1)
         elapsed = time.perf_counter() - started
 
     pipeline_rate = total / elapsed
@@ -173,7 +173,7 @@ def freshness(env, seconds: float, files_per_second: float, events_per_file: int
     put_at = _offer(env, run, files_per_second, seconds, events_per_file)
     offered_seconds = time.perf_counter() - started
     try:
-        wait_until(lambda: len(watcher.seen_at) >= len(put_at), 120, "every freshness file visible", interval=0.2)
+        wait_for(lambda: len(watcher.seen_at) >= len(put_at), 120, "every freshness file visible", interval=0.2)
     except TimeoutError:
         pass  # reported as visible < files
     watcher.close()
@@ -223,7 +223,7 @@ def sustained(env, seconds: float, files_per_second: float, events_per_file: int
     done.set()
     sampler.join()
     try:
-        wait_until(lambda: len(watcher.seen_at) >= len(put_at), 180, "the sustained backlog draining", interval=0.5)
+        wait_for(lambda: len(watcher.seen_at) >= len(put_at), 180, "the sustained backlog draining", interval=0.5)
     except TimeoutError:
         pass
     drained_at = time.perf_counter()
@@ -284,7 +284,7 @@ def startup(scratch: Path) -> dict:
         s3.put_object(Bucket=endpoints.bucket, Key=key, Body=producer.ndjson_gz(shopping.generate_events(1, seed=3)))
         with local_endpoints.connect_snowflake(endpoints, user="bench") as connection:
             cursor = connection.cursor()
-            wait_until(
+            wait_for(
                 lambda: cursor.execute("SELECT COUNT(*) FROM ENRICHED_EVENTS").fetchone()[0] >= 1,
                 60,
                 "the first row in ENRICHED_EVENTS",

@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from local_stack import stack  # noqa: E402
-from local_stack.harness import local_env, wait_until  # noqa: E402
+from local_stack.harness import local_env  # noqa: E402
+from local_stack.services.processes import wait_for  # noqa: E402
 from local_stack.services.state import read_streaming  # noqa: E402
 from local_stack.shopping import generate_events  # noqa: E402
 from local_stack.streaming.client import PipeRef, StreamingClient  # noqa: E402
@@ -100,7 +101,7 @@ def freshness(env, writer: ChannelWriter, rate: int, seconds: float, first_offse
                 event["event_timestamp"] = stamp
             sent.append((time.perf_counter(), base + (n + 1) * per_append))
             writer.write(_rows(chunk, first_offset + n * per_append))
-        wait_until(lambda: counter.seen and counter.seen[-1][1] >= sent[-1][1], 60, "every append visible")
+        wait_for(lambda: counter.seen and counter.seen[-1][1] >= sent[-1][1], 60, "every append visible")
     finally:
         counter.close()
     latencies = [(counter.when(count) - at) * 1000 for at, count in sent]
@@ -148,7 +149,7 @@ def sustained(env, writer: ChannelWriter, rows: int, first_offset: int, base: in
         started = time.perf_counter()
         writer.write(payload)
         appended = time.perf_counter()
-        wait_until(lambda: counter.seen and counter.seen[-1][1] >= base + rows, 300, "all rows visible", interval=0.02)
+        wait_for(lambda: counter.seen and counter.seen[-1][1] >= base + rows, 300, "all rows visible", interval=0.02)
         visible = counter.when(base + rows)
     finally:
         counter.close()

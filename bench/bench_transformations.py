@@ -38,7 +38,8 @@ if "--local-testing-path" in sys.argv:
     sys.path.append(sys.argv[sys.argv.index("--local-testing-path") + 1])
 
 from local_stack import producer, shopping  # noqa: E402
-from local_stack.harness import local_env, start_worker, stop_process, wait_until  # noqa: E402
+from local_stack.harness import local_env, start_worker, stop_process  # noqa: E402
+from local_stack.services.processes import wait_for  # noqa: E402
 from local_stack.tasks.runner import run_task_once  # noqa: E402
 from local_stack.tasks.spec import LOCAL_INTERVAL_SECONDS, TaskSpec  # noqa: E402
 from local_stack.transformations_harness import (  # noqa: E402
@@ -179,10 +180,10 @@ def lag(samples: int) -> list[tuple[float, float]]:
                     def count(sql: str, sid: str = session_id) -> int:
                         return cursor.execute(sql, (sid,)).fetchone()[0]
 
-                    wait_until(lambda: count("SELECT COUNT(*) FROM ECOMMERCE_EVENTS WHERE SESSION_ID = %s") == 3,
+                    wait_for(lambda: count("SELECT COUNT(*) FROM ECOMMERCE_EVENTS WHERE SESSION_ID = %s") == 3,
                                60, "load", interval=0.02)  # fmt: skip
                     loaded = time.perf_counter()
-                    wait_until(lambda: count("SELECT COUNT(*) FROM SESSION_FUNNEL WHERE SESSION_ID = %s") == 1,
+                    wait_for(lambda: count("SELECT COUNT(*) FROM SESSION_FUNNEL WHERE SESSION_ID = %s") == 1,
                                120, "funnel row", interval=0.05)  # fmt: skip
                     results.append((loaded - put, time.perf_counter() - loaded))
                     threading.Event().wait(1.3 * (n % 3))  # land at different points of the schedule

@@ -12,8 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,23 +20,10 @@ from typing import Any
 
 from local_stack import stack
 from local_stack.services import endpoints as local_endpoints
+from local_stack.services.processes import wait_for
 from local_stack.services.state import Endpoints, Pipe, read_pipes
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = predicate()
-            if result:
-                return result
-        except Exception as err:  # a server still starting refuses connections
-            last_error = err
-        time.sleep(interval)
-    raise TimeoutError(f"{what} did not happen within {timeout} s (last error: {last_error})")
 
 
 def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
@@ -129,7 +115,7 @@ def wait_worker_ready(state_dir: Path, process: subprocess.Popen, timeout: float
             raise RuntimeError(f"the local Snowpipe exited with {process.returncode}:\n{worker_log(state_dir)}")
         return "local Snowpipe running" in worker_log(state_dir, whole=True)
 
-    wait_until(ready, timeout, "the local Snowpipe starting")
+    wait_for(ready, timeout, "the local Snowpipe starting")
 
 
 def worker_log(state_dir: Path, whole: bool = False) -> str:

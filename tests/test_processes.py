@@ -81,3 +81,23 @@ def test_poll_until_treats_connection_errors_as_not_yet_and_other_errors_as_fail
 
     with pytest.raises(ValueError, match="not a startup error"):
         processes.poll_until(broken, timeout=5, interval=0.01)
+
+
+def test_wait_for_returns_the_value_and_names_what_it_waited_for_on_timeout():
+    answers = iter([OSError("refused"), None, {"rows": 3}])
+
+    def check():
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert processes.wait_for(check, timeout=5, what="rows", interval=0.01) == {"rows": 3}
+
+    def refusing():
+        raise ConnectionRefusedError("port 1 refused")
+
+    with pytest.raises(TimeoutError, match=r"^the server starting did not happen within 0.05 s \(last error: port 1"):
+        processes.wait_for(refusing, timeout=0.05, what="the server starting", interval=0.01)
+    with pytest.raises(KeyError):
+        processes.wait_for(lambda: {}["x"], timeout=5, what="x", interval=0.01, not_yet=(OSError,))

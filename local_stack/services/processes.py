@@ -23,8 +23,9 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from tenacity import Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from local_stack.errors import LocalStackError
 
@@ -127,19 +128,46 @@ def _track(state_dir: Path, name: str, pid: int, port: int | None, log: str) -> 
     return tracked
 
 
-def poll_until(check: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
-    """Calls check() every `interval` s until it returns True (True) or `timeout` s pass (False).
+def wait_for(
+    check: Callable[[], Any],
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+    not_yet: tuple[type[BaseException], ...] = (Exception,),
+) -> Any:
+    """The one way the local stack waits: calls check() every `interval` s until it returns something truthy.
 
-    OSError counts as "not yet" (a server still starting refuses connections);
-    any other exception stops the polling and propagates.
+    Returns that value; an exception of a `not_yet` type counts as "not yet" (a server still starting),
+    any other propagates. After `timeout` s raises TimeoutError naming `what` and the last such error.
     """
+    errors: list[BaseException] = []
+
+    def attempt() -> Any:
+        try:
+            return check()
+        except not_yet as err:
+            errors.append(err)
+            return None
+
     retrying = Retrying(
         stop=stop_after_delay(timeout),
         wait=wait_fixed(interval),
-        retry=retry_if_result(lambda ok: not ok) | retry_if_exception_type(OSError),
-        retry_error_callback=lambda _state: False,
+        retry=retry_if_result(lambda result: not result),
+        retry_error_callback=lambda _state: None,
     )
-    return bool(retrying(check))
+    result = retrying(attempt)
+    if not result:
+        last = f" (last error: {errors[-1]})" if errors else ""
+        raise TimeoutError(f"{what} did not happen within {timeout} s{last}")
+    return result
+
+
+def poll_until(check: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    """wait_for() as a bool, for callers that report a timeout themselves; only OSError counts as "not yet"."""
+    try:
+        return bool(wait_for(check, timeout, "the check", interval, not_yet=(OSError,)))
+    except TimeoutError:
+        return False
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from local_stack import stack
-from local_stack.harness import ROOT, LocalEnv, local_env, start_worker, stop_process, wait_until, worker_log
+from local_stack.harness import ROOT, LocalEnv, local_env, start_worker, stop_process, worker_log
 from local_stack.services.state import Endpoints
 from tests.e2e.strict_target import Emulators
 
-__all__ = ["ROOT", "LocalEnv", "Worker", "wait_until", "worker_log"]
+__all__ = ["ROOT", "LocalEnv", "Worker", "worker_log"]
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,9 @@ import orjson
 import pytest
 
 from local_stack.harness import stop_process
+from local_stack.services.processes import wait_for
 from local_stack.snowpipe import load_history
-from tests.e2e.conftest import LocalEnv, Worker, wait_until, worker_log
+from tests.e2e.conftest import LocalEnv, Worker, worker_log
 
 HISTORY = f"ECOMMERCE_POC.{load_history.HISTORY_SCHEMA}.{load_history.HISTORY_TABLE}"
 LOAD_TIMEOUT = 30
@@ -40,7 +41,7 @@ def history(db: Any, path: str) -> list[dict[str, Any]]:
 def settled(env: LocalEnv, db: Any, path: str) -> dict[str, Any]:
     """Wait for the pipe to record `path`, then return its one history entry."""
     try:
-        entries = wait_until(lambda: history(db, path), LOAD_TIMEOUT, f"a load history entry for {path}")
+        entries = wait_for(lambda: history(db, path), LOAD_TIMEOUT, f"a load history entry for {path}")
     except TimeoutError:
         pytest.fail(f"{path} was never loaded or skipped; worker log:\n{worker_log(env.state_dir)}")
     assert len(entries) == 1, f"{path} must be recorded once, found {entries}"
@@ -56,7 +57,7 @@ def drained(env: LocalEnv) -> None:
         return all(int(v) == 0 for v in attributes.values())
 
     try:
-        wait_until(empty, LOAD_TIMEOUT, "the pipe's queue draining")
+        wait_for(empty, LOAD_TIMEOUT, "the pipe's queue draining")
     except TimeoutError:
         pytest.fail(f"notifications stayed in the queue; worker log:\n{worker_log(env.state_dir)}")
 
@@ -125,7 +126,7 @@ def history_under(db: Any, env: LocalEnv, folder: str) -> list[tuple[str, str, i
 def restart_and_wait(env: LocalEnv, worker: Worker, extra_env: dict[str, str] | None = None) -> None:
     baseline = worker_log(env.state_dir, whole=True).count("local Snowpipe running")
     worker.restart(extra_env)
-    wait_until(
+    wait_for(
         lambda: worker_log(env.state_dir, whole=True).count("local Snowpipe running") > baseline,
         LOAD_TIMEOUT,
         "the restarted worker polling",

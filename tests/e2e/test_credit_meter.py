@@ -20,9 +20,9 @@ import snowflake.connector.errors
 
 from local_stack import stack
 from local_stack.emulators.credit_meter import read_state
-from local_stack.harness import wait_until
 from local_stack.services import endpoints as local_endpoints
 from local_stack.services import state as local_state
+from local_stack.services.processes import wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ def test_the_warehouse_suspends_at_the_quota_and_smoke_names_it(tiny_quota_stack
     with local_endpoints.connect_snowflake(endpoints, user="ECOMMERCE_POC_DASHBOARD") as connection:
         cursor = connection.cursor()
         cursor.execute("SELECT COUNT(*) FROM enriched_events")
-        wait_until(lambda: read_state(tiny_quota_stack).suspended, 10, "the meter's state file to say suspended")
+        wait_for(lambda: read_state(tiny_quota_stack).suspended, 10, "the meter's state file to say suspended")
         with pytest.raises(snowflake.connector.errors.ProgrammingError) as refused:
             cursor.execute("SELECT COUNT(*) FROM products")
     assert refused.value.errno == 90073

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LocalEnv, Worker, wait_until
+from local_stack.services.processes import wait_for
+from tests.e2e.conftest import LocalEnv, Worker
 from tests.e2e.snowpipe_fixture import (
     LOAD_TIMEOUT,
     event,
@@ -39,7 +40,7 @@ def test_skipped_file_publishes_snowflakes_error_notification_to_the_pipes_topic
     bad_path = put(env, "notify/bad.ndjson", lines(event(event_id="nt-1"), event(event_id="nt-2", quantity="x")))
     settled(env, db, good_path)
     settled(env, db, bad_path)
-    received = wait_until(
+    received = wait_for(
         lambda: sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages"),
         LOAD_TIMEOUT,
         "an error notification",

@@ -8,8 +8,9 @@ import pytest
 
 from local_stack import producer, shopping
 from local_stack.harness import stop_process
+from local_stack.services.processes import wait_for
 from local_stack.snowpipe.worker import FAIL_BEFORE_COMMIT_ENV
-from tests.e2e.conftest import LocalEnv, Worker, wait_until, worker_log
+from tests.e2e.conftest import LocalEnv, Worker, worker_log
 from tests.e2e.snowpipe_fixture import (
     LOAD_TIMEOUT,
     drained,
@@ -48,7 +49,7 @@ def test_failure_between_rows_and_commit_leaves_nothing_then_every_file_loads_on
         before = worker_log(env.state_dir, whole=True).count("injected before COMMIT")
         restart_and_wait(env, worker, {FAIL_BEFORE_COMMIT_ENV: marker})
         # Twice: the first attempt failed and the redelivered messages failed again.
-        wait_until(
+        wait_for(
             lambda: worker_log(env.state_dir, whole=True).count("injected before COMMIT") >= before + 2,
             LOAD_TIMEOUT,
             "the injected failure, twice",
@@ -58,7 +59,7 @@ def test_failure_between_rows_and_commit_leaves_nothing_then_every_file_loads_on
         assert queued(env) == files + 1, "every message of a failed batch must stay on the queue"
     finally:
         restart_and_wait(env, worker)
-    wait_until(lambda: len(history_under(db, env, "inject")) == files + 1, LOAD_TIMEOUT, "recovery")
+    wait_for(lambda: len(history_under(db, env, "inject")) == files + 1, LOAD_TIMEOUT, "recovery")
     drained(env)
     db.execute("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM ECOMMERCE_EVENTS WHERE source_file LIKE 'inject/%'")
     total, distinct = db.fetchone()

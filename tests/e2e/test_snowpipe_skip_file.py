@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from local_stack.services.processes import wait_for
 from local_stack.snowpipe import status_report
-from tests.e2e.conftest import LocalEnv, Worker, wait_until
+from tests.e2e.conftest import LocalEnv, Worker
 from tests.e2e.snowpipe_fixture import (
     DROP,
     LOAD_TIMEOUT,
@@ -147,7 +148,7 @@ def test_same_file_uploaded_twice_loads_once_and_new_content_loads_again(
     assert rows_in(db, "ECOMMERCE_EVENTS", "twice") == 6, "identical re-upload must not duplicate rows"
 
     put(env, "twice/same.ndjson", lines(*good(2, "twice-v2")))
-    wait_until(lambda: len(history(db, path)) == 2, LOAD_TIMEOUT, "the modified file loading")
+    wait_for(lambda: len(history(db, path)) == 2, LOAD_TIMEOUT, "the modified file loading")
     assert rows_in(db, "ECOMMERCE_EVENTS", "twice") == 8, "a modified file (new ETag) is a new file"
 
 

@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
+from local_stack.services.processes import wait_for
 from local_stack.snowpipe import status_report
-from tests.e2e.conftest import LocalEnv, Worker, wait_until, worker_log
+from tests.e2e.conftest import LocalEnv, Worker, worker_log
 from tests.e2e.snowpipe_fixture import (
     LOAD_TIMEOUT,
     drained,
@@ -42,7 +43,7 @@ def test_one_burst_of_1000_files_loads_each_exactly_once(env: LocalEnv, worker: 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(put_one, range(count)))
     try:
-        wait_until(lambda: len(history_under(db, env, "burst")) >= count, 180, "1,000 files recorded", interval=0.5)
+        wait_for(lambda: len(history_under(db, env, "burst")) >= count, 180, "1,000 files recorded", interval=0.5)
     except TimeoutError:
         pytest.fail(f"the burst did not load; worker log:\n{worker_log(env.state_dir)}")
     drained(env)
@@ -83,7 +84,7 @@ def test_a_200_mb_file_loads_whole(env: LocalEnv, worker: Worker, db: Any, tmp_p
         env.s3.put_object(Bucket=env.bucket, Key=f"{env.prefix}huge/big.ndjson", Body=body)
     path = f"s3://{env.bucket}/{env.prefix}huge/big.ndjson"
     try:
-        entry = wait_until(lambda: history(db, path), 300, "the 200 MB file recorded", interval=1)[0]
+        entry = wait_for(lambda: history(db, path), 300, "the 200 MB file recorded", interval=1)[0]
     except TimeoutError:
         pytest.fail(f"the 200 MB file never loaded; worker log:\n{worker_log(env.state_dir)}")
     assert size >= 200 * 1024 * 1024
@@ -132,5 +133,5 @@ def test_malformed_queue_message_is_dropped_and_reported(
         rejected = status_report.status(env.state_dir)["pipes"][0]["rejected_notifications"]
         return next((r for r in rejected if r["message_id"] == message_id), None)
 
-    entry = wait_until(reported, LOAD_TIMEOUT, "the rejected message in local-status")
+    entry = wait_for(reported, LOAD_TIMEOUT, "the rejected message in local-status")
     assert reason in entry["reason"] and entry["body"] == body[:500], entry

@@ -28,8 +28,9 @@ import pytest
 import requests
 
 from local_stack import stack
-from local_stack.harness import ROOT, LocalEnv, local_env, wait_until
+from local_stack.harness import ROOT, LocalEnv, local_env
 from local_stack.services import processes
+from local_stack.services.processes import wait_for
 from local_stack.services.state import StreamingEndpoint, read_streaming
 from local_stack.shopping import generate_events
 from local_stack.streaming import protocol
@@ -183,7 +184,7 @@ def test_open_append_status_drop(streaming):
     events = generate_events(10, seed=1901)
     token = client.append_rows(streaming.pipe, "contract", opened["next_continuation_token"], _ndjson(events), "0", "9")
     assert token != opened["next_continuation_token"]
-    writer_status = wait_until(
+    writer_status = wait_for(
         lambda: (
             (s := client.channel_statuses(streaming.pipe, ["contract", "absent"]))["contract"][
                 "last_committed_offset_token"
@@ -241,7 +242,7 @@ def test_bad_rows_are_skipped_counted_and_reported(streaming):
         + orjson.dumps(good[2]) + b"\r\n"
     )  # fmt: skip
     client.append_rows(streaming.pipe, "bad-rows", opened["next_continuation_token"], rows, "0", "3")
-    status = wait_until(
+    status = wait_for(
         lambda: (
             (s := client.channel_statuses(streaming.pipe, ["bad-rows"])["bad-rows"])["last_committed_offset_token"]
             == "3"
@@ -293,7 +294,7 @@ def test_exactly_once_across_an_emulator_restart(streaming):
     producer = streaming.producer("--rate", "4000", "--count", str(count), "--seed", str(seed), "--channel", channel)
     try:
         # The emulator acknowledged the append holding offset 2000, then died before its COMMIT.
-        wait_until(lambda: not processes.alive(streaming.emulator.pid), 60, "the injected failure")
+        wait_for(lambda: not processes.alive(streaming.emulator.pid), 60, "the injected failure")
         assert "injected failure before COMMIT" in Path(streaming.emulator.log).read_text()
         streaming.restart_emulator()
         code, output = _finish(producer)

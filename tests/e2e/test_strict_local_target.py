@@ -25,7 +25,8 @@ from local_stack.errors import LocalDeployError, LocalStackError
 from local_stack.services import endpoints as local_endpoints
 from local_stack.services import state as local_state
 from local_stack.services.checkpoint import DeployState
-from tests.e2e.conftest import start_worker, stop_process, wait_until
+from local_stack.services.processes import wait_for
+from tests.e2e.conftest import start_worker, stop_process
 from tests.e2e.strict_target import Emulators, edit_account, snowflake_resources
 
 pytestmark = pytest.mark.e2e
@@ -166,7 +167,7 @@ def _load_one_file(emulators: Emulators, found: local_state.Endpoints) -> int:
         def loaded() -> int:
             return connection.cursor().execute("SELECT COUNT(*) FROM ECOMMERCE_EVENTS").fetchone()[0]
 
-        return wait_until(lambda: loaded() == 5 and 5, timeout=60, what="5 events loaded")
+        return wait_for(lambda: loaded() == 5 and 5, timeout=60, what="5 events loaded")
     finally:
         stop_process(worker)
 

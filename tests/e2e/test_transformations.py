@@ -14,8 +14,8 @@ import pytest
 
 from local_stack import producer
 from local_stack.services import endpoints as local_endpoints
+from local_stack.services.processes import wait_for
 from tests.e2e import expected_conversion as expected
-from tests.e2e.conftest import wait_until
 from tests.e2e.superset_stack import SupersetStack
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +54,7 @@ def _converges(stack: SupersetStack, timeout: float = 90) -> tuple[dict, dict]:
         return last["funnel"][0] == last["funnel"][1] and last["rates"][0] == last["rates"][1]
 
     try:
-        wait_until(matches, timeout, "the conversion charts matching the loaded events", interval=1)
+        wait_for(matches, timeout, "the conversion charts matching the loaded events", interval=1)
     except TimeoutError as err:
         raise AssertionError(f"charts vs events (charted, expected): {last}") from err
     return last["funnel"][0], last["rates"][0]
@@ -91,7 +91,7 @@ def test_late_and_duplicate_events_update_the_charts_exactly(superset_stack: Sup
             sql = "SELECT COUNT(*) FROM ECOMMERCE_EVENTS WHERE EVENT_ID LIKE 'e2e-%'"
             return connection.cursor().execute(sql).fetchone()[0] == 5
 
-    wait_until(loaded, 60, "the local Snowpipe loading both files", interval=0.5)
+    wait_for(loaded, 60, "the local Snowpipe loading both files", interval=0.5)
     funnel_after, _ = _converges(superset_stack)
     assert funnel_after["Purchased"] >= funnel_before["Purchased"] + 1
     with superset_stack.connect() as connection:
