@@ -22,6 +22,10 @@ TASK = "snowflake:index/task:Task"
 NAMESPACE = "ecommerce-analytics"
 
 
+class StackCostError(ValueError):
+    """The stack cannot be priced from its program; the message says why and what to do."""
+
+
 @dataclass(frozen=True)
 class StackCost:
     stack: str
@@ -48,13 +52,19 @@ def dashboard_charts(assets_dir: Path = ASSETS_DIR) -> int:
 
 def read_stack(stack: str) -> StackCost:
     """Evaluates the program for `stack`; raises infra.config.ConfigError or StackConfigError on bad config."""
-    from local_stack.plan_cloud import PlanCloud
-
     from local_stack.account.dynamic_resources import reveal
+    from local_stack.engine.planned_cloud import PlannedCloud
     from local_stack.engine.program_runner import run_program
 
     # Waiting for IAM changes nothing that costs credits.
-    run = run_program(PlanCloud(), stack, overrides={f"{NAMESPACE}:iamPropagationSeconds": "0"})
+    run = run_program(PlannedCloud(), stack, overrides={f"{NAMESPACE}:iamPropagationSeconds": "0"})
+    existing = run.config.get(f"{NAMESPACE}:existingWarehouse")
+    if existing:
+        raise StackCostError(
+            f"stack {stack!r} uses existingWarehouse {existing}: its size, auto-suspend and monitor belong to the "
+            "administrator who made it, not to the program. Price a stack without it (its defaults match the SQL in "
+            "docs/real-deployment.md), or unset existingWarehouse in a copy of the stack file"
+        )
     warehouse = reveal(run.one(WAREHOUSE).outputs)
     monitor = reveal(run.one(MONITOR).outputs)
     task = reveal(run.one(TASK).outputs)

@@ -149,3 +149,14 @@ def test_the_shipped_profiles_load_and_a_bad_value_names_its_field(tmp_path):
         load_profiles(bad)
     with pytest.raises(ProfileError, match="events_per_second: must be a number from 0"):
         _profile().with_overrides(events_per_second=-1)
+
+
+def test_read_stack_prices_what_the_dev_program_declares():
+    """`make cost`'s reading of the program (Pulumi.yaml defaults under Pulumi.dev.yaml), in the mock runtime."""
+    from cost.stack import read_stack
+
+    priced = read_stack("dev")
+    assert (priced.warehouse, priced.warehouse_size, priced.auto_suspend_seconds) == ("ECOMMERCE_DEV_WH", "XSMALL", 60)
+    assert (priced.monitor, priced.monthly_quota) == ("ECOMMERCE_DEV_WH_MONITOR", 30.0)
+    assert (priced.task_serverless, priced.task_schedule_minutes, priced.task_timeout_seconds) == (True, 15, 60.0)
+    assert priced.refresh_seconds == 600

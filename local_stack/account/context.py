@@ -1,6 +1,6 @@
 """What the local deploy's handlers share: emulator clients, the account catalogue, the current session.
 
-Its own module so that local_cloud.py (which looks handlers up) and the
+Its own module so that engine/target.py (which looks handlers up) and the
 handler modules (which need this context) do not import each other.
 """
 

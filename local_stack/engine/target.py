@@ -6,7 +6,7 @@ fakesnow. Adding a resource type is one small function and one table entry
 (aws_handlers.py, snowflake_handlers.py). An unknown type fails loudly, and
 any failure names the resource type and name.
 
-`DeployMonitor` keeps the deploy's state (deploy_state.py) as the Pulumi
+`DeployMonitor` keeps the deploy's state (services/checkpoint.py) as the Pulumi
 engine keeps a checkpoint: a resource already in the state with the same
 inputs is left alone, so a second deploy of an unchanged program creates
 nothing and a deploy after a failed one creates only what is missing.

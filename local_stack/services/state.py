@@ -5,7 +5,7 @@ and a file from an older version of the stack is refused with a message that
 says to restart it. The deploy's records (`snowflake_objects.json`,
 `local-cloud.json`, `deploy.json`, `deploy-config.json`) are JSON documents
 whose shape their one writer and reader define; `pulumi-state.json` is
-deploy_state.py's checkpoint.
+checkpoint.py's record of the deploy.
 """
 
 from __future__ import annotations
