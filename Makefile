@@ -87,8 +87,10 @@ preflight: setup
 cost: setup
 	@$(PY) -m cost --stack "$(or $(STACK),dev)" $(if $(PROFILE),--profile "$(PROFILE)")
 
+# 3 workers on 2 cores: the end-to-end tests spend much of their time waiting on the emulators.
+TEST_WORKERS ?= 3
 test: setup superset-setup browser lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # Unit and mock-runtime tests only: no emulator, Superset or browser starts (tests/conftest.py checks).
 test-fast: setup

@@ -52,8 +52,7 @@ from local_stack.harness import (  # noqa: E402
     LocalEnv,
     local_env,
     start_worker,
-    stop_process,
-    wait_worker_ready,
+    stop_worker,
     worker_log,
 )
 from local_stack.services import endpoints as local_endpoints  # noqa: E402
@@ -330,15 +329,14 @@ def user_stack(state_dir: Path) -> Iterator[LocalEnv]:
 def worker_only_stack(state_dir: Path) -> Iterator[LocalEnv]:
     """The same stack without the task runner: only the Snowpipe worker queries fakesnow."""
     with local_env(state_dir) as env:
-        worker = start_worker(state_dir)
         try:
-            wait_worker_ready(state_dir, worker)
+            start_worker(state_dir)
             yield env
         except Exception:
             print(worker_log(state_dir), file=sys.stderr)
             raise
         finally:
-            stop_process(worker)
+            stop_worker(state_dir)
 
 
 STACKS = {"user": user_stack, "worker-only": worker_only_stack}

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -38,7 +37,8 @@ if "--local-testing-path" in sys.argv:
     sys.path.append(sys.argv[sys.argv.index("--local-testing-path") + 1])
 
 from local_stack import producer, shopping  # noqa: E402
-from local_stack.harness import local_env, start_worker, stop_process  # noqa: E402
+from local_stack import stack as local_stack  # noqa: E402
+from local_stack.harness import local_env, start_worker  # noqa: E402
 from local_stack.services.processes import wait_for  # noqa: E402
 from local_stack.tasks.runner import run_task_once  # noqa: E402
 from local_stack.tasks.spec import LOCAL_INTERVAL_SECONDS, TaskSpec  # noqa: E402
@@ -160,36 +160,29 @@ def lag(samples: int) -> list[tuple[float, float]]:
 
     results = []
     with tempfile.TemporaryDirectory() as tmp, local_env(Path(tmp)) as env:
-        worker = start_worker(env.state_dir)
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "local_stack.tasks", "--state-dir", str(env.state_dir),
-             "--interval-seconds", str(LOCAL_INTERVAL_SECONDS)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            with env.connect() as connection:
-                cursor = connection.cursor()
-                for n in range(samples):
-                    session_id = f"lag-{uuid.uuid4().hex[:8]}"
-                    events = [dict(e, session_id=session_id, event_id=f"{session_id}-{i}")
-                              for i, e in enumerate(shopping.generate_events(3, seed=n))]  # fmt: skip
-                    put = time.perf_counter()
-                    env.s3.put_object(Bucket=env.bucket, Key=f"{env.prefix}lag/{session_id}.ndjson",
-                                      Body=producer.ndjson(events))  # fmt: skip
+        # The worker and the task runner as `make local-up` starts them; local_env's exit stops both.
+        start_worker(env.state_dir)
+        local_stack.start_task_runner(env.state_dir, progress=lambda _message: None)
+        with env.connect() as connection:
+            cursor = connection.cursor()
+            for n in range(samples):
+                session_id = f"lag-{uuid.uuid4().hex[:8]}"
+                events = [dict(e, session_id=session_id, event_id=f"{session_id}-{i}")
+                          for i, e in enumerate(shopping.generate_events(3, seed=n))]  # fmt: skip
+                put = time.perf_counter()
+                env.s3.put_object(Bucket=env.bucket, Key=f"{env.prefix}lag/{session_id}.ndjson",
+                                  Body=producer.ndjson(events))  # fmt: skip
 
-                    def count(sql: str, sid: str = session_id) -> int:
-                        return cursor.execute(sql, (sid,)).fetchone()[0]
+                def count(sql: str, sid: str = session_id) -> int:
+                    return cursor.execute(sql, (sid,)).fetchone()[0]
 
-                    wait_for(lambda: count("SELECT COUNT(*) FROM ECOMMERCE_EVENTS WHERE SESSION_ID = %s") == 3,
-                               60, "load", interval=0.02)  # fmt: skip
-                    loaded = time.perf_counter()
-                    wait_for(lambda: count("SELECT COUNT(*) FROM SESSION_FUNNEL WHERE SESSION_ID = %s") == 1,
-                               120, "funnel row", interval=0.05)  # fmt: skip
-                    results.append((loaded - put, time.perf_counter() - loaded))
-                    threading.Event().wait(1.3 * (n % 3))  # land at different points of the schedule
-        finally:
-            stop_process(runner)
-            stop_process(worker)
+                wait_for(lambda: count("SELECT COUNT(*) FROM ECOMMERCE_EVENTS WHERE SESSION_ID = %s") == 3,
+                           60, "load", interval=0.02)  # fmt: skip
+                loaded = time.perf_counter()
+                wait_for(lambda: count("SELECT COUNT(*) FROM SESSION_FUNNEL WHERE SESSION_ID = %s") == 1,
+                           120, "funnel row", interval=0.05)  # fmt: skip
+                results.append((loaded - put, time.perf_counter() - loaded))
+                threading.Event().wait(1.3 * (n % 3))  # land at different points of the schedule
     return results
 
 

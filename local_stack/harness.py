@@ -9,9 +9,6 @@ local_stack, not in a test conftest, so the benchmark imports no test code
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,21 +17,10 @@ from typing import Any
 
 from local_stack import stack
 from local_stack.services import endpoints as local_endpoints
-from local_stack.services.processes import wait_for
+from local_stack.services import processes
 from local_stack.services.state import Endpoints, Pipe, read_pipes
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @dataclass
@@ -89,33 +75,16 @@ def local_env(state_dir: Path) -> Iterator[LocalEnv]:
 
 def start_worker(
     state_dir: Path, visibility_timeout: int = 2, extra_env: dict[str, str] | None = None
-) -> subprocess.Popen:
-    """The worker as `make local-up` runs it: its own process, logging to state_dir."""
-    log = open(state_dir / "snowpipe.log", "ab")  # the child process keeps its own handle
+) -> processes.TrackedProcess:
+    """The worker as `make local-up` starts it (a short visibility timeout, so redelivery tests run quickly)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **(extra_env or {})}
-    command = [
-        sys.executable,
-        "-m",
-        "local_stack.snowpipe",
-        "--state-dir",
-        str(state_dir),
-        "--visibility-timeout",
-        str(visibility_timeout),
-    ]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    log.close()
-    return process
+    return stack.start_snowpipe_worker(
+        state_dir, ["--visibility-timeout", str(visibility_timeout)], env=env, restart=True
+    )
 
 
-def wait_worker_ready(state_dir: Path, process: subprocess.Popen, timeout: float = 30) -> None:
-    """Until the worker logs that it polls (or dies, which raises with its log)."""
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the local Snowpipe exited with {process.returncode}:\n{worker_log(state_dir)}")
-        return "local Snowpipe running" in worker_log(state_dir, whole=True)
-
-    wait_for(ready, timeout, "the local Snowpipe starting")
+def stop_worker(state_dir: Path) -> None:
+    processes.stop(state_dir, stack.WORKER)
 
 
 def worker_log(state_dir: Path, whole: bool = False) -> str:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
+WORKER = "snowpipe"  # the worker's tracked process name
 LOCAL_STACK = "local"
 SECRET_KEYS = ("ecommerce-analytics:supersetPassword", "ecommerce-analytics:dashboardUserPrivateKey")
 STREAMING_KEY_FILE = "streaming_rsa_key.p8"
@@ -98,7 +99,6 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
     superset_port = (
         processes.choose_port(settings.superset_port, "SUPERSET_PORT", "Superset") if settings.superset else None
     )
-    python = sys.executable
     try:
         started = time.monotonic()
         s3_endpoint, snowflake_port = start_emulators(settings, progress)
@@ -157,11 +157,8 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
 
         if start_worker:
             progress("starting the local Snowpipe worker")
-            worker = processes.start(
-                state, "snowpipe", [python, "-m", "local_stack.snowpipe", "--state-dir", str(state)], None
-            )
-            processes.wait_ready(worker, lambda: "local Snowpipe running" in Path(worker.log).read_text(), timeout=30)
-            _start_task_runner(state, progress)
+            start_snowpipe_worker(state)
+            start_task_runner(state, progress)
             if streaming is not None:
                 start_streaming_emulator(state, streaming, progress)
         progress(f"local stack up in {time.monotonic() - started:.1f} s")
@@ -169,6 +166,25 @@ def up(settings: LocalStackSettings, progress: Progress = print, start_worker: b
     except BaseException:
         processes.stop_all(state)
         raise
+
+
+def start_snowpipe_worker(
+    state: Path, extra_args: list[str] | None = None, env: dict[str, str] | None = None, restart: bool = False
+) -> processes.TrackedProcess:
+    """The local Snowpipe worker (local_stack/snowpipe/), tracked, returned once it polls.
+
+    `restart` appends to the log of the worker it replaces, so its earlier lines stay readable.
+    """
+    from local_stack.snowpipe.worker import READY_LINE
+
+    command = [sys.executable, "-m", "local_stack.snowpipe", "--state-dir", str(state), *(extra_args or [])]
+    log = state / f"{WORKER}.log"
+    before = log.read_text(errors="replace").count(READY_LINE) if restart and log.exists() else 0
+    worker = processes.start(state, WORKER, command, None, env=env, append=restart)
+    processes.wait_ready(
+        worker, lambda: Path(worker.log).read_text(errors="replace").count(READY_LINE) > before, timeout=30
+    )
+    return worker
 
 
 def _streaming_endpoint(
@@ -233,7 +249,7 @@ def start_emulators(settings: LocalStackSettings, progress: Progress = print) ->
     return s3_endpoint, snowflake_port
 
 
-def _start_task_runner(state: Path, progress: Progress) -> None:
+def start_task_runner(state: Path, progress: Progress) -> None:
     from local_stack.tasks.spec import LOCAL_INTERVAL_SECONDS, READY_LINE
 
     progress(f"starting the local task runner (the deployed tasks, every {LOCAL_INTERVAL_SECONDS} s)")
@@ -413,7 +429,7 @@ def destroy(state_dir: Path = DEFAULT_STATE_DIR, progress: Progress = print) -> 
 
     found = local_state.read_endpoints(state_dir)
     # Snowflake's services stop with the pipe and the task they serve.
-    if processes.stop(state_dir, "snowpipe"):
+    if processes.stop(state_dir, WORKER):
         progress("stopped the local Snowpipe worker (its pipe is being dropped)")
     if processes.stop(state_dir, "task-runner"):
         progress("stopped the local task runner (its task is being dropped)")

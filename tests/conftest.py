@@ -83,3 +83,17 @@ def pytest_runtest_setup(item):
 def pytest_runtest_call(item):
     with _no_emulators(item):
         yield
+
+
+# Under pytest-xdist (`make test`: -n 3 --dist loadgroup --no-loadscope-reorder) a group runs on one worker:
+# each module's tests stay together, so module fixtures start once, and the tests of one session stack share
+# that worker's stack. The Superset stack's group is the longest, so it is collected first and starts first.
+SESSION_STACKS = ("superset_stack", "user_stack")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        stack = next((f for f in SESSION_STACKS if f in getattr(item, "fixturenames", ())), None)
+        item.add_marker(pytest.mark.xdist_group(stack or item.module.__name__))
+    items.sort(key=lambda item: "superset_stack" not in getattr(item, "fixturenames", ()))

@@ -98,13 +98,16 @@ def alive(pid: int) -> bool:
         return True
 
 
-def start(state_dir: Path, name: str, command: list[str], port: int | None, env: dict | None = None) -> TrackedProcess:
+def start(
+    state_dir: Path, name: str, command: list[str], port: int | None, env: dict | None = None, append: bool = False
+) -> TrackedProcess:
     """Starts `command` in its own session (so it can be stopped with its children), logging to <state dir>/<name>.log.
 
-    `env` is the child's whole environment (default: this process's).
+    `env` is the child's whole environment (default: this process's). `append` keeps the log of an earlier
+    run of the same process (a restart), which is otherwise started afresh.
     """
     log_path = state_dir / f"{name}.log"
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab" if append else "wb") as log:
         try:
             process = subprocess.Popen(
                 command,

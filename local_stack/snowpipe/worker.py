@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 # Tests only: when set, a batch holding a file whose key contains this text
 # fails between its INSERTs and its COMMIT (see InjectedFailureError).
+READY_LINE = "local Snowpipe running"  # logged once every pipe polls; `make local-up` waits for it
 FAIL_BEFORE_COMMIT_ENV = "LOCAL_SNOWPIPE_FAIL_BEFORE_COMMIT"
 
 # One batch: at most this many files and (as far as notifications tell) bytes.
@@ -582,7 +583,7 @@ def run(
         workers = [
             PipeWorker(p, endpoints, spool_dir, wait_seconds, visibility_timeout, before_commit=hook) for p in pipes
         ]
-        log.info("local Snowpipe running for %s", ", ".join(w.pipe.qualified_name for w in workers))
+        log.info(f"{READY_LINE} for %s", ", ".join(w.pipe.qualified_name for w in workers))
 
         def drain(worker: PipeWorker) -> None:
             while not stop.is_set():

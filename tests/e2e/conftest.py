@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from local_stack import stack
-from local_stack.harness import ROOT, LocalEnv, local_env, start_worker, stop_process, worker_log
+from local_stack.harness import ROOT, LocalEnv, local_env, start_worker, stop_worker, worker_log
+from local_stack.services import processes
 from local_stack.services.state import Endpoints
 from tests.e2e.strict_target import Emulators
 
@@ -30,16 +31,23 @@ class Worker:
         self.state_dir = state_dir
         self.process = start_worker(state_dir)
 
+    def stop(self) -> None:
+        stop_worker(self.state_dir)
+
     def restart(self, extra_env: dict[str, str] | None = None) -> None:
-        stop_process(self.process)
+        """Stopped and started again; returns once the new worker polls."""
+        self.stop()
         self.process = start_worker(self.state_dir, extra_env=extra_env)
+
+    def running(self) -> bool:
+        return processes.alive(self.process.pid)
 
 
 @pytest.fixture(scope="session")
 def worker(env: LocalEnv) -> Iterator[Worker]:
     running = Worker(env.state_dir)
     yield running
-    stop_process(running.process)
+    running.stop()
 
 
 @pytest.fixture(scope="session")

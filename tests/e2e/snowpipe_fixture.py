@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 import pytest
 
-from local_stack.harness import stop_process
 from local_stack.services.processes import wait_for
 from local_stack.snowpipe import load_history
 from tests.e2e.conftest import LocalEnv, Worker, worker_log
@@ -123,22 +122,11 @@ def history_under(db: Any, env: LocalEnv, folder: str) -> list[tuple[str, str, i
     return db.fetchall()
 
 
-def restart_and_wait(env: LocalEnv, worker: Worker, extra_env: dict[str, str] | None = None) -> None:
-    baseline = worker_log(env.state_dir, whole=True).count("local Snowpipe running")
-    worker.restart(extra_env)
-    wait_for(
-        lambda: worker_log(env.state_dir, whole=True).count("local Snowpipe running") > baseline,
-        LOAD_TIMEOUT,
-        "the restarted worker polling",
-    )
-    assert worker.process.poll() is None, f"the worker died on start:\n{worker_log(env.state_dir)}"
-
-
 @contextmanager
 def paused(env: LocalEnv, worker: Worker) -> Iterator[None]:
     """Stop the worker so the puts inside queue up and land in one batch; it runs again on exit, whatever happens."""
-    stop_process(worker.process)
+    worker.stop()
     try:
         yield
     finally:
-        restart_and_wait(env, worker)
+        worker.restart()

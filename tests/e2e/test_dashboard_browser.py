@@ -40,7 +40,7 @@ def _chart_count() -> int:
     return len(list((ROOT / "superset_assets" / "charts").glob("*.yaml")))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: under xdist, other modules' tests may run between these
 def browser_report(superset_stack: SupersetStack) -> dict:
     """One headless-Chromium visit of the deployed dashboard (tests/e2e/dashboard_browser.py): its JSON report."""
     browser = os.environ.get("CHROMIUM") or shutil.which("chromium")

@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 
 from local_stack import stack
+from local_stack.harness import stop_worker
 from local_stack.services import endpoints as local_endpoints
 from local_stack.services import processes
 from local_stack.services import state as local_state
+from local_stack.services.processes import wait_for
 from smoke import checks
 from smoke.canary import Canary, make_canary
 from smoke.local_target import local_target
@@ -159,8 +161,6 @@ def test_deleted_pipe_queue_is_named(own_stack: Path) -> None:
 
 def test_local_pipe_status_follows_the_worker_queue_and_history(tmp_path: Path) -> None:
     """SYSTEM$PIPE_STATUS on fakesnow reports what really happens: queued notifications, the worker, the last file."""
-    from tests.e2e.conftest import start_worker, stop_process
-
     endpoints = stack.up(
         stack.LocalStackSettings(state_dir=tmp_path, superset=False), progress=lambda _m: None, start_worker=False
     )
@@ -177,22 +177,25 @@ def test_local_pipe_status_follows_the_worker_queue_and_history(tmp_path: Path) 
         local_endpoints.aws_client(endpoints, "s3").put_object(
             Bucket=endpoints.bucket, Key=canary.key, Body=canary.body
         )
-        deadline = time.monotonic() + 10
-        while checks.pipe_status(cursor, pipe.qualified_name)["numOutstandingMessagesOnChannel"] < 1:
-            assert time.monotonic() < deadline, "the put's notification never showed on the channel"
-            time.sleep(0.1)
+        wait_for(
+            lambda: checks.pipe_status(cursor, pipe.qualified_name)["numOutstandingMessagesOnChannel"] >= 1,
+            10,
+            "the put's notification on the pipe's channel",
+        )
 
-        worker = start_worker(tmp_path)
+        stack.start_snowpipe_worker(tmp_path)
         try:
-            deadline = time.monotonic() + 30
-            while "lastIngestedFilePath" not in (status := checks.pipe_status(cursor, pipe.qualified_name)):
-                assert time.monotonic() < deadline, f"the worker never loaded the canary: {status}"
-                time.sleep(0.1)
+
+            def loaded() -> dict | None:
+                found = checks.pipe_status(cursor, pipe.qualified_name)
+                return found if "lastIngestedFilePath" in found else None
+
+            status = wait_for(loaded, 30, "the worker loading the canary")
             assert status["executionState"] == "RUNNING" and "error" not in status
             assert status["lastIngestedFilePath"] == canary.key.removeprefix("events/")
             assert status["numOutstandingMessagesOnChannel"] == 0
         finally:
-            stop_process(worker)
+            stop_worker(tmp_path)
         with pytest.raises(Exception, match="Pipe 'NO_SUCH_PIPE' does not exist or not authorized"):
             checks.pipe_status(cursor, "NO_SUCH_PIPE")
         connection.close()

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from local_stack import producer, shopping
-from local_stack.harness import stop_process
 from local_stack.services.processes import wait_for
 from local_stack.snowpipe.worker import FAIL_BEFORE_COMMIT_ENV
 from tests.e2e.conftest import LocalEnv, Worker, worker_log
@@ -21,7 +20,6 @@ from tests.e2e.snowpipe_fixture import (
     paused,
     put,
     queued,
-    restart_and_wait,
     rows_in,
     settled,
 )
@@ -40,14 +38,14 @@ def test_failure_between_rows_and_commit_leaves_nothing_then_every_file_loads_on
     drained(env)
     files, per_file = 10, 500
     marker = "inject/"
-    stop_process(worker.process)
+    worker.stop()
     try:
         for n in range(files):
             body = producer.ndjson_gz(shopping.generate_events(per_file, seed=300 + n))
             put(env, f"inject/{n:02d}.ndjson.gz", body)
         bad = put(env, "inject/bad.ndjson", lines(event(event_id="inj-bad", quantity="lots")))
         before = worker_log(env.state_dir, whole=True).count("injected before COMMIT")
-        restart_and_wait(env, worker, {FAIL_BEFORE_COMMIT_ENV: marker})
+        worker.restart({FAIL_BEFORE_COMMIT_ENV: marker})
         # Twice: the first attempt failed and the redelivered messages failed again.
         wait_for(
             lambda: worker_log(env.state_dir, whole=True).count("injected before COMMIT") >= before + 2,
@@ -58,7 +56,7 @@ def test_failure_between_rows_and_commit_leaves_nothing_then_every_file_loads_on
         assert history_under(db, env, "inject") == [], "a failed batch must leave no load history"
         assert queued(env) == files + 1, "every message of a failed batch must stay on the queue"
     finally:
-        restart_and_wait(env, worker)
+        worker.restart()
     wait_for(lambda: len(history_under(db, env, "inject")) == files + 1, LOAD_TIMEOUT, "recovery")
     drained(env)
     db.execute("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM ECOMMERCE_EVENTS WHERE source_file LIKE 'inject/%'")

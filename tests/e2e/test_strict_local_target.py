@@ -22,11 +22,11 @@ from local_stack import stack
 from local_stack.engine import drift, target
 from local_stack.engine.destroy import LocalDestroyError
 from local_stack.errors import LocalDeployError, LocalStackError
+from local_stack.harness import start_worker, stop_worker
 from local_stack.services import endpoints as local_endpoints
 from local_stack.services import state as local_state
 from local_stack.services.checkpoint import DeployState
 from local_stack.services.processes import wait_for
-from tests.e2e.conftest import start_worker, stop_process
 from tests.e2e.strict_target import Emulators, edit_account, snowflake_resources
 
 pytestmark = pytest.mark.e2e
@@ -160,7 +160,7 @@ def _load_one_file(emulators: Emulators, found: local_state.Endpoints) -> int:
         Key=f"{found.events_prefix}a.ndjson.gz",
         Body=gzip.compress("\n".join(lines).encode()),
     )
-    worker = start_worker(emulators.state_dir)
+    start_worker(emulators.state_dir)
     try:
         connection = local_endpoints.connect_snowflake(found)
 
@@ -169,7 +169,7 @@ def _load_one_file(emulators: Emulators, found: local_state.Endpoints) -> int:
 
         return wait_for(lambda: loaded() == 5 and 5, timeout=60, what="5 events loaded")
     finally:
-        stop_process(worker)
+        stop_worker(emulators.state_dir)
 
 
 def test_destroy_deletes_everything_and_a_second_destroy_does_nothing(emulators):
