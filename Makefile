@@ -21,18 +21,21 @@ export SUPERSET_PORT ?= 8088
 
 setup: $(VENV_STAMP) $(POLICY_STAMP)
 
+# uv installs the pinned requirements (pip's resolver and serial downloads take minutes on a cold cache);
+# it is itself pinned in requirements-dev.txt and bootstrapped with the venv's pip.
+UV = .venv/bin/python -m uv pip install --quiet
 $(VENV_STAMP): $(REQS)
 	@test -x .venv/bin/python || python3 -m venv .venv
-	.venv/bin/pip install --quiet --upgrade pip
-	.venv/bin/pip install --quiet -r requirements-dev.txt
+	.venv/bin/pip install --quiet "$$(grep -m1 '^uv==' requirements-dev.txt | cut -d' ' -f1)"
+	$(UV) --python .venv/bin/python -r requirements-dev.txt
 	@rm -f .venv/.installed-* && touch $@
 
 # The policy pack's own venv (PulumiPolicy.yaml): `pulumi preview --policy-pack policy`.
 policy-setup: $(POLICY_STAMP)
 
-$(POLICY_STAMP): policy/requirements.txt
+$(POLICY_STAMP): policy/requirements.txt | $(VENV_STAMP)
 	@test -x policy/venv/bin/python || python3 -m venv policy/venv
-	policy/venv/bin/pip install --quiet -r policy/requirements.txt
+	$(UV) --python policy/venv/bin/python -r policy/requirements.txt
 	@rm -f policy/venv/.installed-* && touch $@
 
 # Superset lives in its own venv (.local/superset-venv); cached after the first run.

@@ -11,6 +11,7 @@ from typing import Any
 import botocore.exceptions
 import snowflake.connector.errors
 
+from local_stack.services.processes import wait_for  # the one way to poll with a deadline
 from smoke import diagnosis
 from smoke.canary import Canary, make_canary
 from smoke.diagnosis import Finding
@@ -120,24 +121,21 @@ def run(
         put_done = time.monotonic()
         record(CheckResult(CANARY, True, put_done - started, f"{canary.key} (event_id {canary.event_id})"))
 
-        deadline = started + target.visibility_timeout
-        while True:
-            try:
-                visible = _visible(cursor, target.view, canary.event_id)
-            except snowflake.connector.errors.ProgrammingError as err:
-                record(CheckResult(VISIBLE, False, time.monotonic() - started, str(err),
-                                   diagnosis.query_error_finding(str(err), local=target.local)))  # fmt: skip
-                return outcome
-            if visible:
-                outcome.latency_seconds = time.monotonic() - started
-                record(CheckResult(VISIBLE, True, outcome.latency_seconds,
-                                   f"in {target.view.rsplit('.', 1)[-1].strip(chr(34))} with product and "
-                                   "customer joined"))  # fmt: skip
-                break
-            if time.monotonic() >= deadline:
-                record(_diagnose_invisible(target, cursor, canary, time.monotonic() - started))
-                return outcome
-            time.sleep(target.poll_seconds)
+        try:
+            wait_for(lambda: _visible(cursor, target.view, canary.event_id),
+                     target.visibility_timeout - (put_done - started), "the canary in the view",
+                     interval=target.poll_seconds, not_yet=())  # fmt: skip
+        except snowflake.connector.errors.ProgrammingError as err:
+            record(CheckResult(VISIBLE, False, time.monotonic() - started, str(err),
+                               diagnosis.query_error_finding(str(err), local=target.local)))  # fmt: skip
+            return outcome
+        except TimeoutError:
+            record(_diagnose_invisible(target, cursor, canary, time.monotonic() - started))
+            return outcome
+        outcome.latency_seconds = time.monotonic() - started
+        record(CheckResult(VISIBLE, True, outcome.latency_seconds,
+                           f"in {target.view.rsplit('.', 1)[-1].strip(chr(34))} with product and "
+                           "customer joined"))  # fmt: skip
     finally:
         connection.close()
 
@@ -150,19 +148,23 @@ def run(
     # Seen locally: the first query right after the canary became visible counted 0 and
     # one a second later counted 1 (the chart's window ends at Superset's "now"), so ask
     # again, as the dashboard's next refresh would, until the deadline.
-    deadline = started + SUPERSET_WAIT_SECONDS
+    answers: list[tuple[str, float]] = []
+
+    def counted() -> float:
+        answers.append(canary_count(target.superset, canary.event_id))
+        return answers[-1][1]
+
     try:
-        while True:
-            chart, count = canary_count(target.superset, canary.event_id)
-            if count or time.monotonic() >= deadline:
-                break
-            time.sleep(1.0)
+        wait_for(counted, SUPERSET_WAIT_SECONDS, "the canary in the chart", interval=1.0, not_yet=())
+    except TimeoutError:
+        pass  # reported below with the last count
     except (SupersetCheckError, OSError) as err:
         record(CheckResult(SUPERSET, False, time.monotonic() - started, str(err),
                            Finding(f"Superset could not answer for the canary: {err}",
                                    "open the dashboard; `pulumi up` re-imports it when its bundle or credentials "
                                    "change")))  # fmt: skip
         return outcome
+    chart, count = answers[-1]
     ok = count == 1
     record(CheckResult(
         SUPERSET, ok, time.monotonic() - started, f"{chart!r} counts {count:g} canary event(s) (expected 1)",

@@ -5,7 +5,8 @@ its own venv (.local/superset-venv) built from superset-requirements.txt.
 Install and bootstrap are idempotent and cached, so `start` after the first
 run takes seconds:
 
-- install:   venv + pip install; skipped while the requirements hash matches.
+- install:   venv + `uv pip install` (uv comes with requirements-dev.txt; pip is minutes slower on a
+             cold cache); skipped while the requirements hash matches.
 - bootstrap: a template home (.local/superset-home: SQLite metadata after
              `db upgrade`, `init`, admin user); skipped while the same hash
              is recorded.
@@ -28,6 +29,7 @@ import json
 import os
 import secrets
 import shutil
+import sys
 import subprocess
 import time
 import venv
@@ -110,15 +112,7 @@ def install() -> bool:
         venv.EnvBuilder(with_pip=True, clear=False).create(VENV_DIR)
     _run_logged(
         "installing Apache Superset (~1-2 min, ~900 MB)",
-        [
-            str(_bin("python")),
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "-r",
-            str(REQUIREMENTS),
-        ],
+        [sys.executable, "-m", "uv", "pip", "install", "--python", str(_bin("python")), "-r", str(REQUIREMENTS)],
         LOCAL_DIR / "superset-install.log",
     )
     INSTALL_MARKER.write_text(wanted + "\n")

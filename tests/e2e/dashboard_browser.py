@@ -32,11 +32,13 @@ import sys
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROME_FLAGS = (
     "--headless",
@@ -149,15 +151,18 @@ def _tooltips(driver: webdriver.Chrome, chart: WebElement, points: int) -> list[
     texts = []
     for point in range(points):
         below_centre = int(height * ((point + 0.5) / points - 0.5))  # selenium offsets are from the centre
-        shown: list[str] = []
-        deadline = time.monotonic() + 5
-        while not shown and time.monotonic() < deadline:
+
+        def hovered(driver: webdriver.Chrome, below_centre: int = below_centre) -> list[str]:
             # A second, 1-pixel move: ECharts shows its tooltip on mousemove,
             # and the first move after a page settles can go unseen.
             for nudge in (0, 1):
                 ActionChains(driver).move_to_element_with_offset(canvas, nudge, below_centre).perform()
-            time.sleep(0.3)
-            shown = driver.execute_script(TOOLTIP_JS)
+            return driver.execute_script(TOOLTIP_JS)
+
+        try:
+            shown = WebDriverWait(driver, 5, poll_frequency=0.3).until(hovered)
+        except TimeoutException:
+            shown = []
         texts.append(" | ".join(shown))
     return texts
 
@@ -191,33 +196,32 @@ def main() -> int:
     driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
     try:
         driver.get(f"{args.base_url}/login/")
-        deadline = time.monotonic() + 30
-        while not driver.find_elements(By.ID, "username") and time.monotonic() < deadline:
-            time.sleep(0.2)
+        WebDriverWait(driver, 30, poll_frequency=0.2).until(lambda d: d.find_elements(By.ID, "username"))
         driver.find_element(By.ID, "username").send_keys(args.username)
         # The password comes from the environment so it is not in the process list.
         driver.find_element(By.ID, "password").send_keys(os.environ["SUPERSET_PASSWORD"])
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         # Its own budget: a Superset just started on a busy machine can take most of a minute to answer the first
         # login (seen in a fresh clone's `make test`; the same run passed when repeated).
-        deadline = time.monotonic() + 90
-        while "/login" in driver.current_url and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if "/login" in driver.current_url:
+        try:
+            WebDriverWait(driver, 90, poll_frequency=0.2).until(lambda d: "/login" not in d.current_url)
+        except TimeoutException:
             shown = driver.find_element(By.TAG_NAME, "body").text[:300]
             print(json.dumps({"error": f"login as {args.username} failed at {args.base_url}; the page shows: {shown}"}))
             return 2
 
         driver.get(args.dashboard_url)
-        deadline = time.monotonic() + args.timeout
         states: dict[str, tuple[str, str]] = {}
-        while time.monotonic() < deadline:
+
+        def settled(driver: webdriver.Chrome) -> bool:
             charts = driver.find_elements(By.CSS_SELECTOR, CHART)
-            states = {c.get_attribute("data-test-chart-name"): _state(c) for c in charts}
-            settled = len(states) >= args.expected_charts and all(s != "pending" for s, _ in states.values())
-            if settled:
-                break
-            time.sleep(0.5)
+            states.update((c.get_attribute("data-test-chart-name"), _state(c)) for c in charts)
+            return len(states) >= args.expected_charts and all(s != "pending" for s, _ in states.values())
+
+        try:
+            WebDriverWait(driver, args.timeout, poll_frequency=0.5).until(settled)
+        except TimeoutException:
+            pass  # the report names every chart still pending
         # Let the last animations (ECharts grows bars and funnel stages in) finish before the picture.
         time.sleep(3.0)
         driver.save_screenshot(args.screenshot)

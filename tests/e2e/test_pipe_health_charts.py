@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from local_stack.services import endpoints as local_endpoints
+from local_stack.services.processes import wait_for
 from tests.e2e.superset_stack import SupersetStack
 
 pytestmark = pytest.mark.e2e
@@ -36,14 +37,8 @@ def test_health_charts_show_the_loads(superset_stack: SupersetStack) -> None:
     s3.put_object(Bucket=endpoints.bucket, Key=key, Body=b'{"event_id": "h-1", "quantity": "x"}\n')
     with superset_stack.connect() as connection:
         cursor = connection.cursor()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT COUNT(*) FROM PIPE_LOAD_HISTORY WHERE FILE_NAME = 'health/bad.ndjson'")
-            if cursor.fetchone()[0]:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail("the bad file never reached the load history")
+        history = "SELECT COUNT(*) FROM PIPE_LOAD_HISTORY WHERE FILE_NAME = 'health/bad.ndjson'"
+        wait_for(lambda: cursor.execute(history).fetchone()[0], 30, "the bad file in the load history", interval=0.2)
         cursor.execute("SELECT COUNT(*), COUNT(DISTINCT SOURCE_FILE), MAX(EVENT_TIMESTAMP) FROM ECOMMERCE_EVENTS")
         rows, files_with_rows, newest = cursor.fetchone()
     # The charts' "last 60 minutes" ends at Superset's "now" truncated to the

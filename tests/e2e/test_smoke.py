@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,9 +138,7 @@ def test_notification_with_the_wrong_prefix_is_named(shared: Path) -> None:
 def test_stopped_worker_is_named(own_stack: Path) -> None:
     (worker,) = [p for p in processes.read_tracked(own_stack) if p.name == "snowpipe"]
     os.killpg(worker.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    while processes.alive(worker.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: not processes.alive(worker.pid), 15, "the worker exiting")
     done = _smoke(own_stack, timeout=3)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "smoke failed at 'pipe status'" in done.stdout
