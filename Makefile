@@ -33,9 +33,11 @@ $(VENV_STAMP): $(REQS)
 # The policy pack's own venv (PulumiPolicy.yaml): `pulumi preview --policy-pack policy`.
 policy-setup: $(POLICY_STAMP)
 
-$(POLICY_STAMP): policy/requirements.txt | $(VENV_STAMP)
+# uv when `make setup` has put it in .venv; pip alone where only the pack is wanted (the PR preview job).
+$(POLICY_STAMP): policy/requirements.txt
 	@test -x policy/venv/bin/python || python3 -m venv policy/venv
-	$(UV) --python policy/venv/bin/python -r policy/requirements.txt
+	@if [ -x .venv/bin/uv ]; then set -x; $(UV) --python policy/venv/bin/python -r policy/requirements.txt; \
+	else set -x; policy/venv/bin/pip install --quiet -r policy/requirements.txt; fi
 	@rm -f policy/venv/.installed-* && touch $@
 
 # Superset lives in its own venv (.local/superset-venv); cached after the first run.

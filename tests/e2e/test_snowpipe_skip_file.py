@@ -28,53 +28,55 @@ from tests.e2e.snowpipe_fixture import (
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.parametrize(
-    ("case", "body", "line", "column", "reason"),
-    [
-        (
-            "malformed_line",
-            lines(*good(2, "malformed"), b'{"event_id": "x", "event_type": ', *good(2, "malformed2")),
-            3,
-            None,
-            "Error parsing JSON",
-        ),
-        (
-            "wrong_type",
-            lines(event(event_id="wt-1"), event(event_id="wt-2", customer_id="abc")),
-            2,
-            "CUSTOMER_ID",
-            "Numeric value 'abc' is not recognized",
-        ),
-        (
-            "wrong_type_timestamp",
-            lines(event(event_id="wtt-1", event_timestamp="yesterday-ish")),
-            1,
-            "EVENT_TIMESTAMP",
-            "Timestamp 'yesterday-ish' is not recognized",
-        ),
-        (
-            "missing_required",
-            lines(*good(3, "mr"), event(event_id="mr-x", event_timestamp=DROP)),
-            4,
-            "EVENT_TIMESTAMP",
-            "NULL result in a non-nullable column EVENT_TIMESTAMP",
-        ),
-        (
-            "not_json_object",
-            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary bytes",
-            1,
-            None,
-            "Error parsing JSON",
-        ),
-        (
-            "line_over_16_mib",
-            gzip.compress(lines(event(event_id="big", padding="x" * (17 * 1024 * 1024)))),
-            1,
-            None,
-            "Max LOB size (16777216) exceeded",
-        ),
-    ],
-)
+# Named ids: the bodies are bytes (a gzip header carries its mtime), and xdist needs every worker to collect
+# the same test ids.
+BAD_FILES = [
+    (
+        "malformed_line",
+        lines(*good(2, "malformed"), b'{"event_id": "x", "event_type": ', *good(2, "malformed2")),
+        3,
+        None,
+        "Error parsing JSON",
+    ),
+    (
+        "wrong_type",
+        lines(event(event_id="wt-1"), event(event_id="wt-2", customer_id="abc")),
+        2,
+        "CUSTOMER_ID",
+        "Numeric value 'abc' is not recognized",
+    ),
+    (
+        "wrong_type_timestamp",
+        lines(event(event_id="wtt-1", event_timestamp="yesterday-ish")),
+        1,
+        "EVENT_TIMESTAMP",
+        "Timestamp 'yesterday-ish' is not recognized",
+    ),
+    (
+        "missing_required",
+        lines(*good(3, "mr"), event(event_id="mr-x", event_timestamp=DROP)),
+        4,
+        "EVENT_TIMESTAMP",
+        "NULL result in a non-nullable column EVENT_TIMESTAMP",
+    ),
+    (
+        "not_json_object",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary bytes",
+        1,
+        None,
+        "Error parsing JSON",
+    ),
+    (
+        "line_over_16_mib",
+        gzip.compress(lines(event(event_id="big", padding="x" * (17 * 1024 * 1024)))),
+        1,
+        None,
+        "Max LOB size (16777216) exceeded",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "line", "column", "reason"), BAD_FILES, ids=[c[0] for c in BAD_FILES])
 def test_bad_file_is_skipped_whole_with_line_and_reason(
     env: LocalEnv, worker: Worker, db: Any, case: str, body: bytes, line: int, column: str | None, reason: str
 ) -> None:
