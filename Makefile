@@ -23,7 +23,7 @@ setup: $(VENV_STAMP) $(POLICY_STAMP)
 
 # uv installs the pinned requirements (pip's resolver and serial downloads take minutes on a cold cache);
 # it is itself pinned in requirements-dev.txt and bootstrapped with the venv's pip.
-UV = .venv/bin/python -m uv pip install --quiet
+UV = .venv/bin/python -m uv pip install --quiet --compile-bytecode
 $(VENV_STAMP): $(REQS)
 	@test -x .venv/bin/python || python3 -m venv .venv
 	.venv/bin/pip install --quiet "$$(grep -m1 '^uv==' requirements-dev.txt | cut -d' ' -f1)"
