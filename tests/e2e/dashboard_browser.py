@@ -160,11 +160,17 @@ def _tooltips(driver: webdriver.Chrome, chart: WebElement, points: int) -> list[
             return driver.execute_script(TOOLTIP_JS)
 
         try:
-            shown = WebDriverWait(driver, 5, poll_frequency=0.3).until(hovered)
+            # 1.5 s: a point on a bar shows its tooltip within one or two moves; one beside the bars never does.
+            shown = WebDriverWait(driver, 1.5, poll_frequency=0.3).until(hovered)
         except TimeoutException:
             shown = []
         texts.append(" | ".join(shown))
     return texts
+
+
+def _mark(what: str) -> None:
+    """Progress on stderr: the test shows it when the run fails or times out."""
+    print(f"MARK {what}", file=sys.stderr, flush=True)
 
 
 def main() -> int:
@@ -195,6 +201,7 @@ def main() -> int:
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
     try:
+        _mark("driver up")
         driver.get(f"{args.base_url}/login/")
         WebDriverWait(driver, 30, poll_frequency=0.2).until(lambda d: d.find_elements(By.ID, "username"))
         driver.find_element(By.ID, "username").send_keys(args.username)
@@ -210,6 +217,7 @@ def main() -> int:
             print(json.dumps({"error": f"login as {args.username} failed at {args.base_url}; the page shows: {shown}"}))
             return 2
 
+        _mark("logged in")
         driver.get(args.dashboard_url)
         states: dict[str, tuple[str, str]] = {}
 
@@ -222,9 +230,11 @@ def main() -> int:
             WebDriverWait(driver, args.timeout, poll_frequency=0.5).until(settled)
         except TimeoutException:
             pass  # the report names every chart still pending
+        _mark("settled")
         # Let the last animations (ECharts grows bars and funnel stages in) finish before the picture.
         time.sleep(3.0)
         driver.save_screenshot(args.screenshot)
+        _mark("screenshot")
         received = _received(driver)
         report = {}
         for chart in driver.find_elements(By.CSS_SELECTOR, CHART):
@@ -241,6 +251,7 @@ def main() -> int:
                 report[name]["colours"] = driver.execute_script(COLOURS_JS, chart)
             if name in hover:
                 report[name]["tooltips"] = _tooltips(driver, chart, hover[name])
+        _mark("report")
         print(json.dumps({"charts": report, "unreadable": received.get("unreadable")}))
         return 0
     finally:

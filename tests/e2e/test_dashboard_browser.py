@@ -65,7 +65,7 @@ def browser_report(superset_stack: SupersetStack) -> dict:
             "--hover",
             f"{FUNNEL}=3",
             "--hover",
-            f"{TOP_PRODUCTS}=20",
+            f"{TOP_PRODUCTS}=12",  # the top ten bars, one or two points each
             "--colours",
             FUNNEL,
         ],
