@@ -144,3 +144,39 @@ def test_batches_stay_under_the_rows_limit():
     assert [r.offset for b in batches for r in b] == list(range(9))
     with pytest.raises(ValueError, match="over the 4 MB rows limit"):
         list(writer._batches([Row(0, b"x" * (protocol.MAX_ROWS_BYTES + 1))]))
+
+
+def test_a_response_cut_off_mid_body_is_sent_again():
+    """A server that dies while answering leaves a short body, past urllib3's retries; the call is made again.
+
+    Seen in `make test`: the emulator, killed by its injected failure, cut another append's answer short
+    (IncompleteRead) and the producer exited instead of resending.
+    """
+    import socket
+    import threading
+
+    from local_stack.streaming.client import StreamingClient
+
+    answers = [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 42\r\n\r\n",  # then the socket closes
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok": "1"}',
+    ]
+    requests_seen = []
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        for answer in answers:
+            connection, _ = server.accept()
+            with connection:
+                requests_seen.append(connection.recv(65536).split(b"\r\n", 1)[0])
+                connection.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    _public, private_pem = throwaway_key_pair()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    client = StreamingClient(url, "LOCAL", "U", private_pem.encode())
+    try:
+        assert client._call("GET", url + "/status", "status") == {"ok": "1"}
+    finally:
+        server.close()
+    assert requests_seen == [b"GET /status HTTP/1.1"] * 2

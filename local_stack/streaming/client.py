@@ -3,7 +3,8 @@
 Works against a real account (https://<org>-<account>.snowflakecomputing.com)
 and against the local emulator (http://127.0.0.1:<port>); nothing here knows
 which. Transport retries are urllib3's Retry (429 and 5xx with exponential
-backoff, honouring Retry-After; connection errors too). Retrying an append is
+backoff, honouring Retry-After; connection errors too), and a body cut short
+is sent again (tenacity). Retrying an append is
 safe: a repeated continuation token is refused as stale, and the producer
 then reopens its channel and resends from the committed offset.
 
@@ -24,6 +25,7 @@ import jwt
 import requests
 from cryptography.hazmat.primitives import serialization
 from requests.adapters import HTTPAdapter
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 from urllib3.util.retry import Retry
 
 from local_stack.streaming import protocol
@@ -196,7 +198,16 @@ class StreamingClient:
         return self._call(method, self.ingest_url + path, what, headers=headers | self._scoped_headers(), **kwargs)
 
     def _call(self, method: str, url: str, what: str, **kwargs: Any) -> dict[str, Any]:
-        response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        # urllib3's Retry ends once the headers arrive; a body cut short (the server died while answering) is
+        # sent again here. Safe for every call: a resent append is refused as stale and the producer reopens.
+        for attempt in Retrying(
+            retry=retry_if_exception_type(requests.exceptions.ChunkedEncodingError),
+            stop=stop_after_attempt(4),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            reraise=True,
+        ):
+            with attempt:
+                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         self._check(response, what)
         return response.json() if response.content else {}
 
