@@ -99,7 +99,7 @@ test: setup superset-setup browser lint
 
 # Unit and mock-runtime tests only: no emulator, Superset or browser starts (tests/conftest.py checks).
 test-fast: setup
-	$(PY) -m pytest -m "not e2e and not cloud and not emulator"
+	$(PY) -m pytest -m "not e2e and not cloud and not emulator" -n 2 --dist loadgroup
 
 lint: setup
 	.venv/bin/ruff check .
