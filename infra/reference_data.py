@@ -9,8 +9,10 @@ re-running it leaves exactly the file's rows, never duplicates.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 
 import pulumi
@@ -42,18 +44,25 @@ SEED_FILES = (
 
 
 def read_rows(seed: SeedFile, table: TableSpec) -> list[dict[str, str]]:
-    with seed.path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = [name.upper() for name in reader.fieldnames or []]
-        expected = [column.name for column in table.columns]
-        if header != expected:
-            raise ReferenceDataError(
-                f"{seed.path}: header {header} must list the columns of {table.name} in "
-                f"sql/table_ddl.sql order: {expected}"
-            )
-        rows = [{key.upper(): value for key, value in row.items()} for row in reader]
+    return _rows(seed.path, _text(seed.path), table)
+
+
+def _text(path: Path) -> str:
+    with path.open(encoding="utf-8", newline="") as handle:  # newline="": the csv module reads line ends itself
+        return handle.read()
+
+
+def _rows(path: Path, text: str, table: TableSpec) -> list[dict[str, str]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [name.upper() for name in reader.fieldnames or []]
+    expected = [column.name for column in table.columns]
+    if header != expected:
+        raise ReferenceDataError(
+            f"{path}: header {header} must list the columns of {table.name} in sql/table_ddl.sql order: {expected}"
+        )
+    rows = [{key.upper(): value for key, value in row.items()} for row in reader]
     if not rows:
-        raise ReferenceDataError(f"{seed.path}: has no rows")
+        raise ReferenceDataError(f"{path}: has no rows")
     return rows
 
 
@@ -71,10 +80,14 @@ def _literal(value: str, column_type: str, where: str) -> exp.Expression:
 
 def seed_statement(seed: SeedFile, table: TableSpec, qualified_table: str) -> str:
     """INSERT OVERWRITE INTO <qualified_table> (...) VALUES (...), ... for the whole file."""
-    rows = read_rows(seed, table)
+    return _seed_statement(seed.path, _text(seed.path), table, qualified_table)
+
+
+@cache  # keyed by the file's text: the program is evaluated several times per deploy (policy, preview, update)
+def _seed_statement(path: Path, text: str, table: TableSpec, qualified_table: str) -> str:
     tuples = []
-    for line, row in enumerate(rows, start=2):
-        where = f"{seed.path.name} line {line}"
+    for line, row in enumerate(_rows(path, text, table), start=2):
+        where = f"{path.name} line {line}"
         tuples.append(
             exp.Tuple(expressions=[_literal(row[c.name], c.type, f"{where}, {c.name}") for c in table.columns])
         )

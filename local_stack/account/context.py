@@ -38,6 +38,7 @@ class LocalContext:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _current: threading.local = field(default_factory=threading.local)
     _snowflake: Any = None
+    _aws_clients: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.account is None:
@@ -46,7 +47,11 @@ class LocalContext:
             self.account = SnowflakeAccount()
 
     def aws(self, service: str) -> Any:
-        return endpoints.aws_client(self, service)
+        """One client per service for the deploy: botocore clients are thread-safe, creating one costs ~10 ms."""
+        with self._lock:
+            if service not in self._aws_clients:
+                self._aws_clients[service] = endpoints.aws_client(self, service)
+            return self._aws_clients[service]
 
     def sql(self, statement: str) -> list[tuple]:
         """Runs one statement on the local Snowflake (one connection, one statement at a time)."""

@@ -35,6 +35,7 @@ from local_stack.account.snowflake_account import (
     split_qualified,
 )
 from local_stack.errors import LocalDeployError
+from local_stack.services import sql_reading
 from local_stack.services.checkpoint import StateResource
 from local_stack.services.sql_reading import needs_warehouse, tables_named
 from local_stack.services.state import Pipe
@@ -316,9 +317,10 @@ def table(ctx: LocalContext, _name: str, inputs: Outputs) -> tuple[str, Outputs]
 
 def _run_statement(ctx: LocalContext, statement: str, what: str) -> list[tuple]:
     """One statement of an Execute: its tables must exist, and touching rows needs a warehouse."""
-    if needs_warehouse(statement):
+    parsed = sql_reading.parse(statement)  # once: the seed INSERTs are long
+    if needs_warehouse(parsed):
         ctx.account.require_warehouse(ctx.session, what)
-    for parts in tables_named(statement):
+    for parts in tables_named(parsed):
         if len(parts) == 3 and not (ctx.account.exists("TABLE", *parts) or ctx.account.exists("VIEW", *parts)):
             raise SnowflakeRefusedError(
                 f"{what}: SQL compilation error: Object '{'.'.join(parts)}' does not exist or not authorized."

@@ -272,10 +272,10 @@ def _classify(statement: str) -> tuple[bool, bool]:
         parsed = sqlglot.parse_one(statement, read="snowflake")
     except sqlglot.errors.ParseError:
         return False, False  # PUT, GET and other client commands: no rows on a warehouse
-    if not needs_warehouse(statement):
+    if not needs_warehouse(parsed):
         return isinstance(parsed, WRITE_EXPRESSIONS), False
     # INFORMATION_SCHEMA answers from metadata, in cloud services (third-party note quoting the docs).
-    on_warehouse = any("INFORMATION_SCHEMA" not in parts for parts in tables_named(statement))
+    on_warehouse = any("INFORMATION_SCHEMA" not in parts for parts in tables_named(parsed))
     return isinstance(parsed, WRITE_EXPRESSIONS), on_warehouse
 
 

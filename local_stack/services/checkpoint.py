@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +67,10 @@ class DeployState:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"resources": [asdict(r) for r in self.resources.values()]}
+        # Written after every step, as the engine checkpoints: vars() and the C encoder (no indent) keep that
+        # cheap; asdict's deep copies and the pure-Python indenting encoder were a tenth of a deploy's CPU.
+        payload = {"resources": [vars(r) for r in self.resources.values()]}
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
+        tmp.write_text(json.dumps(payload, default=str), encoding="utf-8")
         os.chmod(tmp, 0o600)
         tmp.replace(self.path)

@@ -6,9 +6,14 @@ import sqlglot
 from sqlglot import exp
 
 
-def needs_warehouse(statement: str) -> bool:
-    """Whether a statement reads or writes rows (and so needs a running warehouse)."""
-    parsed = sqlglot.parse_one(statement, read="snowflake")
+def parse(statement: str | exp.Expression) -> exp.Expression:
+    """Parsed once, for callers that ask several questions of one long statement."""
+    return statement if isinstance(statement, exp.Expression) else sqlglot.parse_one(statement, read="snowflake")
+
+
+def needs_warehouse(statement: str | exp.Expression) -> bool:
+    """Whether a statement (its text, or as parsed) reads or writes rows (and so needs a running warehouse)."""
+    parsed = parse(statement)
     if isinstance(parsed, exp.Insert | exp.Delete | exp.Update | exp.Merge | exp.Copy):
         return True
     return isinstance(parsed, exp.Query) and parsed.find(exp.Table) is not None
@@ -24,8 +29,8 @@ def table_parts(table: exp.Table) -> tuple[str, ...]:
     )
 
 
-def tables_named(statement: str) -> list[tuple[str, ...]]:
+def tables_named(statement: str | exp.Expression) -> list[tuple[str, ...]]:
     """Every table a statement reads or writes (common table expressions left out)."""
-    parsed = sqlglot.parse_one(statement, read="snowflake")
+    parsed = parse(statement)
     ctes = {cte.alias_or_name.upper() for cte in parsed.find_all(exp.CTE)}
     return [table_parts(t) for t in parsed.find_all(exp.Table) if t.name and t.name.upper() not in ctes]
