@@ -16,7 +16,7 @@ from pathlib import Path
 
 import fakesnow
 
-from local_stack.emulators import credit_meter_server, fakesnow_compat
+from local_stack.emulators import credit_meter_server, describe_cache, fakesnow_compat
 
 
 def main() -> None:
@@ -28,6 +28,7 @@ def main() -> None:
     # The meter imports the fakesnow.server module, which replaces the package's server() function attribute.
     serve = fakesnow.server
     fakesnow_compat.install(args.state_dir)
+    describe_cache.install()
     if args.state_dir is not None:
         credit_meter_server.install(args.state_dir)
     stop = threading.Event()
