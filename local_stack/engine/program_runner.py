@@ -125,12 +125,17 @@ class RecordingMonitor(pulumi_sdk.MockMonitor):
         return response
 
 
+def _yaml(text: str) -> Any:
+    # libyaml's safe loader when PyYAML has it: the stack files are read on every evaluation of the program.
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def stack_config(stack: str, project_dir: Path = PROJECT_DIR, skip_secrets: bool = False) -> dict[str, str]:
     """What the Pulumi CLI would hand the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml.
 
     `skip_secrets`: leave encrypted values out instead of refusing them (for readers that need none).
     """
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project = _yaml((project_dir / "Pulumi.yaml").read_text())
     namespace = project["name"]
     config: dict[str, str] = {}
     for key, declaration in (project.get("config") or {}).items():
@@ -142,7 +147,7 @@ def stack_config(stack: str, project_dir: Path = PROJECT_DIR, skip_secrets: bool
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         raise StackConfigError(f"{stack_file} does not exist")
-    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+    for key, value in ((_yaml(stack_file.read_text()) or {}).get("config") or {}).items():
         if isinstance(value, dict) and "secure" in value:
             if skip_secrets:
                 continue
@@ -175,7 +180,7 @@ def run_program(
     output the monitor leaves out resolves as unknown.
     """
     config = {**stack_config(stack, project_dir), **(overrides or {})}
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+    project = _yaml((project_dir / "Pulumi.yaml").read_text())["name"]
 
     pulumi_sdk.reset_root()
     pulumi.runtime.set_all_config(config, list(secret_keys))
