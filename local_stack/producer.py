@@ -98,15 +98,21 @@ def produce(
     user: Annotated[str | None, typer.Option(help="streaming: the stack output streaming_user")] = None,
     private_key_file: Annotated[Path | None, typer.Option(help="streaming: the user's PKCS#8 private key")] = None,
     pipe: Annotated[str | None, typer.Option(help="streaming: the stack output streaming_pipe")] = None,
+    stalled_commit_seconds: Annotated[
+        float, typer.Option(help="streaming: reopen and resend rows whose commit has not moved for this long")
+    ] = 30.0,
 ) -> None:
     if mode not in ("files", "streaming"):
         raise typer.BadParameter("must be files or streaming", param_hint="--mode")
     if rate <= 0:
         raise typer.BadParameter("must be > 0", param_hint="--rate")
+    if stalled_commit_seconds <= 0:
+        raise typer.BadParameter("must be > 0", param_hint="--stalled-commit-seconds")
     if mode == "streaming":
         from local_stack.streaming_producer import run_cli
 
-        run_cli(state_dir, rate, duration, count, seed, channel, account_url, account, user, private_key_file, pipe)
+        run_cli(state_dir, rate, duration, count, seed, channel, account_url, account, user, private_key_file, pipe,
+                stalled_commit_seconds)  # fmt: skip
         return
     from rich.console import Console
     from rich.live import Live

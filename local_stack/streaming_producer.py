@@ -45,6 +45,11 @@ EXIT_AFTER_APPEND_CODE = 75
 MAX_BATCH_ROWS = 5_000
 MAX_UNCOMMITTED_ROWS = 200_000
 RECOVERY_ATTEMPTS = 5
+# Rows outstanding and the committed offset still for this long: the service lost them (a restart between
+# acknowledging and committing) and no later append will hear of it, so reopen and resend. A reopen discards
+# what the channel still holds in flight, so this never doubles a row. Three times the documented worst
+# latency ("within 5 to 10 seconds", user-guide/snowpipe-streaming-high-performance-overview).
+STALLED_COMMIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,13 @@ class ChannelWriter:
         *,
         after_append: Callable[[int], None] | None = None,
         max_batch_rows: int = MAX_BATCH_ROWS,
+        stalled_commit_seconds: float = STALLED_COMMIT_SECONDS,
     ):
         self.client, self.pipe, self.channel = client, pipe, channel
         self.after_append = after_append
         self.max_batch_rows = max_batch_rows
+        self.stalled_commit_seconds = stalled_commit_seconds
+        self.progressed_at = time.monotonic()  # when the committed offset last moved, or rows became owed
         self.unconfirmed: deque[Row] = deque()
         self.committed = -1  # last committed offset; -1: nothing yet
         self.continuation = ""
@@ -93,7 +101,7 @@ class ChannelWriter:
                 self._recover(batch)
 
     def refresh(self) -> None:
-        """Bulk Get Channel Status: moves the committed offset; a vanished channel is reopened."""
+        """Bulk Get Channel Status: moves the committed offset; a vanished or stalled channel is reopened."""
         statuses = self.client.channel_statuses(self.pipe, [self.channel])
         status = statuses.get(self.channel)
         if status is None:
@@ -102,6 +110,14 @@ class ChannelWriter:
             return
         self.status = status
         self._confirm(status.get("last_committed_offset_token"))
+        stalled = time.monotonic() - self.progressed_at
+        if self.unconfirmed and stalled > self.stalled_commit_seconds:
+            log.warning(
+                "channel %s: %d rows acknowledged but the committed offset has stayed at %d for %.0f s; "
+                "reopening and resending what is not committed",
+                self.channel, len(self.unconfirmed), self.committed, stalled,
+            )  # fmt: skip
+            self._recover([])
 
     def wait_committed(self, offset: int, timeout: float, interval: float = 0.05) -> bool:
         deadline = time.monotonic() + timeout
@@ -117,6 +133,8 @@ class ChannelWriter:
         self.continuation = self.client.append_rows(
             self.pipe, self.channel, self.continuation, rows, str(batch[0].offset), str(batch[-1].offset)
         )
+        if not self.unconfirmed:
+            self.progressed_at = time.monotonic()
         self.unconfirmed.extend(batch)
         if self.after_append is not None:
             self.after_append(batch[-1].offset)
@@ -131,6 +149,7 @@ class ChannelWriter:
         for _attempt in range(RECOVERY_ATTEMPTS):
             self.open()
             self.reopened += 1
+            self.progressed_at = time.monotonic()
             resend = [row for row in [*self.unconfirmed, *batch] if row.offset > self.committed]
             self.unconfirmed.clear()
             try:
@@ -147,12 +166,15 @@ class ChannelWriter:
         if token is None:
             return
         try:
-            self.committed = int(token)
+            committed = int(token)
         except ValueError:
             raise RuntimeError(
                 f"channel {self.channel} has committed offset token {token!r}, not one of this producer's "
                 "(row numbers): another writer uses the channel; pick another --channel"
             ) from None
+        if committed != self.committed:
+            self.progressed_at = time.monotonic()
+        self.committed = committed
         while self.unconfirmed and self.unconfirmed[0].offset <= self.committed:
             self.unconfirmed.popleft()
 
@@ -200,11 +222,12 @@ def produce(
     flush_seconds: float = 0.1,
     stop: threading.Event | None = None,
     report: Callable[[str], None] = print,
+    stalled_commit_seconds: float = STALLED_COMMIT_SECONDS,
 ) -> ChannelWriter:
     """Stream events at `rate`/s until `count` rows are committed, `duration` passes or `stop` is set."""
     hook_marker = os.environ.get(EXIT_AFTER_APPEND_ENV)
     hook = exit_after_append_hook(int(hook_marker)) if hook_marker else None
-    writer = ChannelWriter(client, pipe, channel, after_append=hook)
+    writer = ChannelWriter(client, pipe, channel, after_append=hook, stalled_commit_seconds=stalled_commit_seconds)
     first = writer.open()
     report(f"channel {channel} of {pipe.database}.{pipe.schema}.{pipe.name}: resuming at offset {first}")
     rows = live_rows(events, first)
@@ -279,6 +302,7 @@ def run_cli(
     user: str | None,
     private_key_file: Path | None,
     pipe: str | None,
+    stalled_commit_seconds: float = STALLED_COMMIT_SECONDS,
 ) -> None:
     """`--mode streaming` of the producer CLI: the local stack's streaming.json fills what is not given."""
     import random
@@ -332,4 +356,5 @@ def run_cli(
         duration=duration,
         stop=stop,
         report=lambda line: log.info("%s", line),
+        stalled_commit_seconds=stalled_commit_seconds,
     )

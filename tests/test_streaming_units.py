@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 
 import jwt
 import orjson
@@ -90,6 +91,11 @@ class FakeService:
         self.row_sequencer += 1
         return self._token()
 
+    def restart(self):
+        """A service restart between acknowledging appends and committing them: those rows are gone."""
+        self.pending = []
+        self.sequencer += 1
+
     def commit(self):
         for offset, line in self.pending:
             assert offset not in self.committed, f"offset {offset} committed twice"
@@ -134,6 +140,27 @@ def test_restarted_writer_resumes_after_the_committed_offset():
     second.write(rows(30, 30))
     service.commit()
     assert sorted(service.committed) == list(range(60))
+
+
+def test_rows_lost_with_nothing_left_to_append_are_resent_once_the_commit_stalls():
+    """Seen in `make test`: the emulator died after acknowledging the producer's last appends; no later
+    append met the stale token, and the producer waited 120 s on a committed offset that never moved."""
+    service = FakeService()
+    writer = ChannelWriter(service, PIPE, "c", stalled_commit_seconds=0.2)
+    writer.open()
+    writer.write(rows(0, 20))
+    service.commit()
+    writer.refresh()
+    writer.write(rows(20, 20))  # the last rows: acknowledged, then lost
+    service.restart()
+    writer.refresh()
+    assert writer.reopened == 0, "a commit that is merely late is waited for"
+    time.sleep(0.25)
+    writer.refresh()
+    service.commit()
+    writer.refresh()
+    assert sorted(service.committed) == list(range(40)), "every offset once, none lost"
+    assert writer.reopened == 1 and not writer.unconfirmed
 
 
 def test_batches_stay_under_the_rows_limit():

@@ -307,6 +307,25 @@ def test_exactly_once_across_an_emulator_restart(streaming):
     assert streaming.event_counts(expected) == dict.fromkeys(expected, 1)
 
 
+def test_rows_lost_after_the_last_append_are_resent_when_their_commit_stalls(streaming):
+    """The emulator dies on the commit of the last rows: no append is left to meet a stale token."""
+    count, seed, channel = 600, 1906, "restart-after-last-append"
+    streaming.restart_emulator({FAIL_BEFORE_COMMIT_ENV: str(count - 1)})
+    args = ("--rate", "2000", "--count", str(count), "--seed", str(seed), "--channel", channel)
+    producer = streaming.producer(*args, "--stalled-commit-seconds", "2")
+    try:
+        wait_for(lambda: not processes.alive(streaming.emulator.pid), 60, "the injected failure")
+        streaming.restart_emulator()
+        code, output = _finish(producer)
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+    assert code == 0, output
+    assert "the committed offset has stayed at" in output, output
+    expected = {e["event_id"] for e in generate_events(count, seed=seed)}
+    assert streaming.event_counts(expected) == dict.fromkeys(expected, 1)
+
+
 def test_reopen_discards_appended_but_uncommitted_rows(streaming):
     """Open Channel: "in-flight data is silently discarded". An in-process emulator whose committer runs on demand."""
     emulator = Emulator(streaming.env.state_dir, streaming.endpoint.account, "in-process")
