@@ -87,8 +87,9 @@ def pytest_runtest_call(item):
 
 # Under pytest-xdist (`make test`: -n 3 --dist loadgroup --no-loadscope-reorder) a group runs on one worker:
 # each module's tests stay together, so module fixtures start once, and the tests of one session stack share
-# that worker's stack. The Superset stack's group is the longest, so it is collected first and starts first.
-SESSION_STACKS = ("superset_stack", "user_stack")
+# that worker's stack (a session fixture is per worker: split over workers, a stack would start once on each).
+# The Superset stack's group is the longest, so it is collected first and starts first.
+SESSION_STACKS = ("superset_stack", "user_stack", "env")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups

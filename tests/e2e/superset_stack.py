@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ class SupersetStack:
     password: str
     outputs: dict[str, Any]
     state_dir: Path
+    _api: requests.Session | None = field(default=None, repr=False)
 
     @property
     def snowflake_port(self) -> int:
@@ -58,7 +59,9 @@ class SupersetStack:
         return local_endpoints.connect_snowflake(self.endpoints, user="test")
 
     def api(self) -> requests.Session:
-        """A Superset API session logged in as the local admin."""
+        """A Superset API session logged in as the local admin, once per stack (a login hashes the password)."""
+        if self._api is not None:
+            return self._api
         session = requests.Session()
         response = session.post(
             f"{self.superset_url}/api/v1/security/login",
@@ -67,6 +70,7 @@ class SupersetStack:
         )
         assert response.status_code == 200, f"Superset login failed: {response.status_code} {response.text[:200]}"
         session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        self._api = session
         return session
 
 

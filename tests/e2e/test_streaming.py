@@ -28,7 +28,7 @@ import pytest
 import requests
 
 from local_stack import stack
-from local_stack.harness import ROOT, LocalEnv, local_env
+from local_stack.harness import ROOT, LocalEnv
 from local_stack.services import processes
 from local_stack.services.processes import wait_for
 from local_stack.services.state import StreamingEndpoint, read_streaming
@@ -79,9 +79,12 @@ class StreamingStack:
 
 
 @pytest.fixture(scope="module")
-def streaming(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamingStack]:
-    with local_env(tmp_path_factory.mktemp("streaming-stack")) as env:
-        yield StreamingStack(env)
+def streaming(env: LocalEnv) -> Iterator[StreamingStack]:
+    """The session's stack (tests/e2e/conftest.py `env`) with its streaming emulator; rows are told apart by
+    their seeded event ids."""
+    running = StreamingStack(env)
+    yield running
+    processes.stop(env.state_dir, "streaming")
 
 
 def _raw(method: str, url: str, **kwargs) -> requests.Response:
