@@ -36,7 +36,17 @@ class EmulatedStream:
         # A schema of its own keeps the runner's bookkeeping out of ANALYTICS,
         # which the dashboards browse; the same database keeps the offset in
         # the results' transaction (DuckDB writes one database per transaction).
-        self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {self.offsets.rsplit('.', 1)[0]}").collect()
+        # Looked up first: the local Snowflake forgets every remembered describe
+        # after any DDL, IF NOT EXISTS included (emulators/describe_cache.py),
+        # and the runner asks before every run.
+        database, schema, table = self.offsets.split(".")
+        found = self.session.sql(
+            f"SELECT COUNT(*) FROM {database}.INFORMATION_SCHEMA.TABLES "
+            f"WHERE TABLE_SCHEMA = '{schema}' AND TABLE_NAME = '{table}'"
+        ).collect()
+        if found[0][0]:
+            return
+        self.session.sql(f"CREATE SCHEMA IF NOT EXISTS {database}.{schema}").collect()
         self.session.sql(
             f"CREATE TABLE IF NOT EXISTS {self.offsets} ("
             "stream_name VARCHAR NOT NULL, source_file VARCHAR NOT NULL, loaded_at TIMESTAMP_LTZ NOT NULL)"
