@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import fakesnow
 import pytest
@@ -18,7 +19,7 @@ def test_an_answer_computed_across_a_catalogue_change_is_not_kept():
     cache = describe_cache.DescribeCache()
     key = ("SELECT * FROM T", "DB", "S")
     _found, _answer, generation = cache.get(key)
-    cache.seen(exp.Alter())  # another session's ALTER TABLE while this describe ran
+    cache.seen(exp.Alter(), SimpleNamespace())  # another session's ALTER TABLE while this describe ran
     cache.put(key, [("A",)], generation)
     assert cache.get(key)[0] is False
 
@@ -73,3 +74,11 @@ def test_the_same_describe_is_answered_once_until_the_table_changes(server):
         cursor.execute("ROLLBACK")  # DuckDB's DDL is transactional: the table is back to A, B
         assert _columns(cursor, query) == ["A", "B"]
         assert _columns(cursor, "SELECT * FROM D.S.T") == ["A", "B"], "a ROLLBACK must drop what the transaction saw"
+
+        # What SQLAlchemy sends when Superset returns a connection to its pool: nothing to undo, nothing forgotten.
+        asked = len(described)
+        with connect_local_snowflake(port, user="test") as pooled:
+            pooled.cursor().execute("ROLLBACK")
+        cursor.execute("ROLLBACK")
+        assert _columns(cursor, query) == ["A", "B"]
+        assert len(described) == asked, "a ROLLBACK of a connection that changed nothing must keep the answers"

@@ -12,8 +12,10 @@ Snowflake's largest load next to the pipe's.
 A query's columns depend only on the objects it reads, so the answer is kept
 per (text, current database, current schema) and every statement that may
 change the catalogue (anything but queries, DML, DESCRIBE, SHOW and
-transaction control; a ROLLBACK too, as DuckDB's DDL is transactional) drops
-them all.
+transaction control) drops them all. So does a ROLLBACK on a connection that
+ran such a statement since its last COMMIT or ROLLBACK, as DuckDB's DDL is
+transactional; the connector's ROLLBACK of an unchanged connection (SQLAlchemy
+sends one whenever Superset returns a connection to its pool) keeps them.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from sqlglot import exp
 
 # Statements that read or write rows, describe or list objects, or open or commit a transaction: none changes what a
-# query's columns are. Everything else (CREATE, ALTER, DROP, commands sqlglot leaves unparsed, ROLLBACK) may.
+# query's columns are. Everything else (CREATE, ALTER, DROP, commands sqlglot leaves unparsed) may; ROLLBACK: seen().
 _KEEPS_CATALOGUE = (
     exp.Query,
     exp.Insert,
@@ -42,6 +44,7 @@ _KEEPS_CATALOGUE = (
 )
 MAX_ENTRIES = 1024
 _INSTALLED_MARK = "_ecommerce_describe_cache_installed"
+_CHANGED_MARK = "_ecommerce_catalogue_changed"  # on a connection: DDL since its last COMMIT or ROLLBACK
 
 
 class DescribeCache:
@@ -68,12 +71,22 @@ class DescribeCache:
             while len(self._answers) > self._max_entries:
                 self._answers.popitem(last=False)
 
-    def seen(self, statement: exp.Expression) -> None:
+    def seen(self, statement: exp.Expression, connection: Any) -> None:
         """Called with every statement fakesnow runs; forgets every answer when it may change the catalogue."""
-        if not isinstance(statement, _KEEPS_CATALOGUE):
-            with self._lock:
-                self.generation += 1
-                self._answers.clear()
+        if isinstance(statement, exp.Commit):
+            setattr(connection, _CHANGED_MARK, False)
+        elif isinstance(statement, exp.Rollback):
+            if getattr(connection, _CHANGED_MARK, False):
+                self._forget()
+            setattr(connection, _CHANGED_MARK, False)
+        elif not isinstance(statement, _KEEPS_CATALOGUE):
+            setattr(connection, _CHANGED_MARK, True)
+            self._forget()
+
+    def _forget(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._answers.clear()
 
 
 def install() -> DescribeCache:
@@ -98,7 +111,7 @@ def install() -> DescribeCache:
 
     def _transform_explode(self: FakeSnowflakeCursor, expression: exp.Expression) -> Any:
         # Every statement a client sends passes here once, before a MERGE is split into its parts.
-        cache.seen(expression)
+        cache.seen(expression, self._conn)
         return original_explode(self, expression)
 
     FakeSnowflakeCursor._describe_only = _describe_only
