@@ -54,12 +54,30 @@ def shared(user_stack: tuple[Path, local_state.Endpoints]) -> Path:
     return user_stack[0]
 
 
-@pytest.fixture
-def own_stack(tmp_path: Path) -> Iterator[Path]:
-    """A stack a test may break beyond repair."""
-    _up(tmp_path)
-    yield tmp_path
-    stack.down(tmp_path)
+class BreakableStacks:
+    """Stacks the tests below break: one a test repairs serves the next test, one broken for good is replaced."""
+
+    def __init__(self, factory: pytest.TempPathFactory):
+        self.factory = factory
+        self.current: Path | None = None
+
+    def get(self) -> Path:
+        if self.current is None:
+            self.current = self.factory.mktemp("own-stack")
+            _up(self.current)
+        return self.current
+
+    def discard(self) -> None:
+        if self.current is not None:
+            stack.down(self.current)
+            self.current = None
+
+
+@pytest.fixture(scope="module")
+def breakable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BreakableStacks]:
+    stacks = BreakableStacks(tmp_path_factory)
+    yield stacks
+    stacks.discard()
 
 
 def _smoke_events(state_dir: Path) -> list[tuple]:
@@ -135,22 +153,31 @@ def test_notification_with_the_wrong_prefix_is_named(shared: Path) -> None:
     assert "prefix 'raw/'" in run.failure.finding.cause and "does not cover events/smoke/" in run.failure.finding.cause
 
 
-def test_stopped_worker_is_named(own_stack: Path) -> None:
+def test_stopped_worker_is_named(breakable: BreakableStacks) -> None:
+    own_stack = breakable.get()
     (worker,) = [p for p in processes.read_tracked(own_stack) if p.name == "snowpipe"]
     os.killpg(worker.pid, signal.SIGTERM)
-    wait_for(lambda: not processes.alive(worker.pid), 15, "the worker exiting")
-    done = _smoke(own_stack, timeout=3)
+    try:
+        wait_for(lambda: not processes.alive(worker.pid), 15, "the worker exiting")
+        done = _smoke(own_stack, timeout=3)
+    finally:  # repaired, so the next test may use the stack
+        processes.stop(own_stack, stack.WORKER)
+        stack.start_snowpipe_worker(own_stack, restart=True)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "smoke failed at 'pipe status'" in done.stdout
     assert "is PAUSED: no local Snowpipe worker is running" in done.stdout
     assert "start the local Snowpipe worker" in done.stdout
 
 
-def test_deleted_pipe_queue_is_named(own_stack: Path) -> None:
+def test_deleted_pipe_queue_is_named(breakable: BreakableStacks) -> None:
+    own_stack = breakable.get()
     endpoints = local_state.read_endpoints(own_stack)
     (pipe,) = local_state.read_pipes(own_stack)
     local_endpoints.aws_client(endpoints, "sqs").delete_queue(QueueUrl=pipe.queue_url)
-    done = _smoke(own_stack, timeout=3)
+    try:
+        done = _smoke(own_stack, timeout=3)
+    finally:
+        breakable.discard()  # no repair for a deleted queue
     assert done.returncode == 1, done.stdout + done.stderr
     assert "smoke failed at 'pipe status'" in done.stdout
     assert f"STALLED_INTERNAL_ERROR: notification channel {pipe.queue_arn} does not exist" in done.stdout
