@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -34,33 +35,43 @@ def test_status_without_a_stack_says_how_to_start_one(tmp_path):
     assert result.stdout == "", "no half report on stdout"
 
 
-def test_status_reports_each_file_with_its_rows_or_its_error(tmp_path):
-    """Each file is reported with its rows, or with the reason it was skipped."""
-    endpoints = stack.up(stack.LocalStackSettings(state_dir=tmp_path, superset=False), progress=lambda _m: None)
-    try:
-        s3 = local_endpoints.aws_client(endpoints, "s3")
-        prefix = endpoints.events_prefix
-        good = shopping.generate_events(25, seed=3)
-        s3.put_object(Bucket=endpoints.bucket, Key=f"{prefix}cli/good.ndjson.gz", Body=producer.ndjson_gz(good))
-        # quantity is required: the pipe's NOT NULL column makes Snowflake skip the whole file.
-        bad = [{k: v for k, v in e.items() if k != "quantity"} for e in shopping.generate_events(4, seed=4)]
-        s3.put_object(Bucket=endpoints.bucket, Key=f"{prefix}cli/bad.ndjson", Body=producer.ndjson(bad))
+def test_status_reports_each_file_with_its_rows_or_its_error(user_stack):
+    """Each file is reported with its rows, or with the reason it was skipped, and counted in the pipe's totals.
 
-        from local_stack.snowpipe import status
+    On the session's `make local-up` stack: the files go under a folder of their own, and the totals are
+    compared with what they were before the two files.
+    """
+    from local_stack.snowpipe import status
 
-        # Waited for in process (a CLI run costs a second of imports), then asked of the CLI once.
-        processes.wait_for(lambda: len(status(tmp_path)["pipes"][0]["files"]) == 2, 60, "both files in the history")
-        result = _cli("status", state_dir=tmp_path)
-        assert result.returncode == 0, result.stderr
-        (pipe,) = json.loads(result.stdout)["pipes"]
-        by_name = {f["file"].rsplit("/", 1)[-1]: f for f in pipe["files"]}
-        assert set(by_name) == {"good.ndjson.gz", "bad.ndjson"}, pipe
-        assert by_name["good.ndjson.gz"]["rows_loaded"] == 25 and by_name["good.ndjson.gz"]["error"] is None
-        assert by_name["bad.ndjson"]["rows_loaded"] == 0
-        assert "QUANTITY" in by_name["bad.ndjson"]["error"]["reason"].upper(), by_name["bad.ndjson"]
-        assert (pipe["files_loaded"], pipe["files_skipped"], pipe["rows_loaded"]) == (1, 1, 25)
-    finally:
-        stack.down(tmp_path)
+    state, endpoints = user_stack
+    s3 = local_endpoints.aws_client(endpoints, "s3")
+    folder = f"{endpoints.events_prefix}cli-status-{uuid.uuid4().hex[:8]}/"
+    before = _totals(status(state)["pipes"][0])
+    good = shopping.generate_events(25, seed=3)
+    s3.put_object(Bucket=endpoints.bucket, Key=f"{folder}good.ndjson.gz", Body=producer.ndjson_gz(good))
+    # quantity is required: the pipe's NOT NULL column makes Snowflake skip the whole file.
+    bad = [{k: v for k, v in e.items() if k != "quantity"} for e in shopping.generate_events(4, seed=4)]
+    s3.put_object(Bucket=endpoints.bucket, Key=f"{folder}bad.ndjson", Body=producer.ndjson(bad))
+
+    def ours(pipe: dict) -> dict[str, dict]:
+        return {f["file"].rsplit("/", 1)[-1]: f for f in pipe["files"] if f"/{folder}" in f["file"]}
+
+    # Waited for in process (a CLI run costs a second of imports), then asked of the CLI once.
+    processes.wait_for(lambda: len(ours(status(state)["pipes"][0])) == 2, 60, "both files in the history")
+    result = _cli("status", state_dir=state)
+    assert result.returncode == 0, result.stderr
+    (pipe,) = json.loads(result.stdout)["pipes"]
+    by_name = ours(pipe)
+    assert set(by_name) == {"good.ndjson.gz", "bad.ndjson"}, pipe
+    assert by_name["good.ndjson.gz"]["rows_loaded"] == 25 and by_name["good.ndjson.gz"]["error"] is None
+    assert by_name["bad.ndjson"]["rows_loaded"] == 0
+    assert "QUANTITY" in by_name["bad.ndjson"]["error"]["reason"].upper(), by_name["bad.ndjson"]
+    loaded, skipped, rows = (after - was for after, was in zip(_totals(pipe), before, strict=True))
+    assert (loaded, skipped, rows) == (1, 1, 25), f"totals before {before}, after {_totals(pipe)}"
+
+
+def _totals(pipe: dict) -> tuple[int, int, int]:
+    return pipe["files_loaded"], pipe["files_skipped"], pipe["rows_loaded"]
 
 
 def test_ctrl_c_while_the_live_view_waits_on_a_frozen_query_stops_everything(tmp_path):
