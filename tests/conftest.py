@@ -88,7 +88,8 @@ def pytest_runtest_call(item):
 # Under pytest-xdist (`make test`: -n 3 --dist loadgroup --no-loadscope-reorder) a group runs on one worker:
 # each module's tests stay together, so module fixtures start once, and the tests of one session stack share
 # that worker's stack (a session fixture is per worker: split over workers, a stack would start once on each).
-# The Superset stack's group is the longest, so it is collected first and starts first.
+# Longest first, so no worker is left with a long group at the end: the Superset stack's group, then every test
+# that starts emulators, then the quick unit modules, which fill the gaps.
 SESSION_STACKS = ("superset_stack", "user_stack", "env")
 
 
@@ -97,4 +98,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         stack = next((f for f in SESSION_STACKS if f in getattr(item, "fixturenames", ())), None)
         item.add_marker(pytest.mark.xdist_group(stack or item.module.__name__))
-    items.sort(key=lambda item: "superset_stack" not in getattr(item, "fixturenames", ()))
+
+    def weight(item: pytest.Item) -> int:
+        if "superset_stack" in getattr(item, "fixturenames", ()):
+            return 0
+        return 1 if any(item.get_closest_marker(name) for name in MARKED) else 2
+
+    items.sort(key=weight)
