@@ -5,11 +5,6 @@ rule alone: XSMALL = 1 credit/hour, per-second billing with a 60 s minimum
 per resume, serverless tasks 0.9 credits per XSMALL-hour in whole seconds,
 Snowpipe 0.0037 credits/GB, cloud services free up to 10 % of the day's
 warehouse credits.
-
-Broken on purpose (each seen failing, then restored): the 60 s minimum taken
-out of billed_warehouse_seconds; a session that did not extend when a query
-arrives during the auto-suspend wait; the 0.9 multiplier set to 1.5; the
-10 % free share applied to the total instead of warehouse compute.
 """
 
 from __future__ import annotations

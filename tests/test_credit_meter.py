@@ -2,10 +2,7 @@
 
 Expected credits are worked by hand from the rules (XSMALL = 1 credit/hour,
 60 s minimum per resume, AUTO_SUSPEND 60 s, serverless 0.9 per XSMALL-hour
-in whole seconds). Broken on purpose (each seen failing, then restored): the
-result-cache check removed from `after`; the serverless run billed without
-rounding up; runs that wrote nothing billed; the quota compared with 10x the
-quota; `before` not refusing.
+in whole seconds).
 """
 
 from __future__ import annotations

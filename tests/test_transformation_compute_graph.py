@@ -1,8 +1,4 @@
-"""The conversion task's compute, as the cost model chose it (docs/cost.md), in the Pulumi graph (mock runtime).
-
-Broken on purpose: with `warehouse` passed to the serverless task, and with
-the XSMALL ceiling left out, these tests failed.
-"""
+"""The conversion task's compute, as the cost model chose it (docs/cost.md), in the Pulumi graph (mock runtime)."""
 
 from __future__ import annotations
 

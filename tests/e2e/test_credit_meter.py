@@ -2,8 +2,7 @@
 message, `make smoke` names the cause and the fix, `make local-status` reports it.
 
 The quota is made tiny in the deploy's record of the monitor (0.01 credits, 36 s of XSMALL): the config's floor
-is 1 credit, an hour of XSMALL. Broken on purpose: with the login route not remembering the user, every statement
-metered as local tooling and nothing suspended; the test failed at the first refusal it expected.
+is 1 credit, an hour of XSMALL.
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
 """End to end: the Snowpipe Streaming emulator of the local stack, its REST contract, and exactly-once delivery.
 
-The stack is the real local deploy (Pulumi.local.yaml, ingestion: both) on
-moto + fakesnow; the emulator runs as the stack runs it, a process tests
-stop and restart. Expected values are written out from the REST API page
-(docs.snowflake.com, user-guide/snowpipe-streaming/
-snowpipe-streaming-high-performance-rest-api), not read from the emulator.
-
-Broken on purpose, each seen failing: reopening a channel without dropping
-its uncommitted appends (test_reopen_discards_...: the rows loaded anyway;
-the restart tests did not catch it, the committer is faster than a restart);
-committing the offset in a transaction of its own before the rows (emulator
-restart test); skipping the JWT signature check (the two JWT tests).
+The stack is the session's real local deploy (Pulumi.local.yaml, ingestion:
+both) on moto + fakesnow, shared with the Snowpipe tests; the emulator runs
+as the stack runs it, a process tests stop and restart. Expected values are
+written out from the REST API page (docs.snowflake.com, user-guide/
+snowpipe-streaming/snowpipe-streaming-high-performance-rest-api), not read
+from the emulator.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """End to end: rows streamed over the Snowpipe Streaming API -> ENRICHED_EVENTS -> the funnel -> Superset's charts.
 
 The stack of tests/e2e/superset_stack.py (Pulumi.local.yaml: ingestion both),
-with its emulator; the producer is the real CLI. Broken on purpose: with the
-streaming pipe's SOURCE_FILE literal changed in sql/snowflake_streaming_pipe.sql
-this test failed (no streamed row found under 'snowpipe-streaming').
+with its emulator; the producer is the real CLI.
 """
 
 from __future__ import annotations
