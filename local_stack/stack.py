@@ -225,28 +225,36 @@ def start_emulators(settings: LocalStackSettings, progress: Progress = print) ->
     state = settings.state_dir
     moto_port = processes.choose_port(settings.moto_port, "MOTO_PORT", "the S3/SQS/IAM emulator (moto)")
     snowflake_port = processes.choose_port(settings.snowflake_port, "SNOWFLAKE_PORT", "the Snowflake emulator")
-    python = sys.executable
     progress(f"starting moto on 127.0.0.1:{moto_port} and fakesnow on 127.0.0.1:{snowflake_port}")
-    moto = processes.start(
-        state,
-        "moto",
-        [python, "-m", "local_stack.emulators.moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
-        moto_port,
-    )
-    server = [
-        python,
-        "-m",
-        "local_stack.emulators.snowflake_server",
-        "--port",
-        str(snowflake_port),
-        "--state-dir",
-        str(state),
-    ]
-    fakesnow = processes.start(state, "fakesnow", server, snowflake_port)
-    s3_endpoint = f"http://127.0.0.1:{moto_port}"
-    processes.wait_ready(moto, lambda: _http_ok(f"{s3_endpoint}/moto-api/"), timeout=30)
-    processes.wait_ready(fakesnow, lambda: _tcp_open(snowflake_port), timeout=30)
-    return s3_endpoint, snowflake_port
+    # Both are launched before either is waited for: their start-ups overlap.
+    moto = launch_moto(state, moto_port)
+    fakesnow = launch_snowflake(state, snowflake_port)
+    return moto_ready(moto), snowflake_ready(fakesnow)
+
+
+def launch_moto(state: Path, port: int) -> processes.TrackedProcess:
+    command = [sys.executable, "-m", "local_stack.emulators.moto_server", "-H", "127.0.0.1", "-p", str(port)]
+    return processes.start(state, "moto", command, port)
+
+
+def moto_ready(moto: processes.TrackedProcess) -> str:
+    """Waits for moto's own API to answer; returns its endpoint URL."""
+    endpoint = f"http://127.0.0.1:{moto.port}"
+    processes.wait_ready(moto, lambda: _http_ok(f"{endpoint}/moto-api/"), timeout=30)
+    return endpoint
+
+
+def launch_snowflake(state: Path, port: int) -> processes.TrackedProcess:
+    """The local Snowflake, serving the stack in `state` (its pipes' status, its credit meter)."""
+    command = [sys.executable, "-m", "local_stack.emulators.snowflake_server", "--port", str(port), "--state-dir",
+               str(state)]  # fmt: skip
+    return processes.start(state, "fakesnow", command, port)
+
+
+def snowflake_ready(fakesnow: processes.TrackedProcess) -> int:
+    """Waits for the local Snowflake to accept connections; returns its port."""
+    processes.wait_ready(fakesnow, lambda: _tcp_open(fakesnow.port), timeout=30)
+    return fakesnow.port
 
 
 def start_task_runner(state: Path, progress: Progress) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from local_stack import stack
 from local_stack.harness import ROOT, LocalEnv, local_env, start_worker, stop_worker, worker_log
@@ -86,12 +87,26 @@ def superset_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         stack.down(state_dir)
 
 
-@pytest.fixture
-def emulators(tmp_path: Path) -> Iterator[Emulators]:
-    """The strict local target (tests/e2e/strict_target.py), emulators only, stopped after the test."""
-    settings = stack.LocalStackSettings(state_dir=tmp_path, superset=False)
+@pytest.fixture(scope="module")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One moto for a module's strict-target tests; `emulators` empties it before each test."""
+    state_dir = tmp_path_factory.mktemp("moto")
     try:
-        s3_endpoint, port = stack.start_emulators(settings, progress=lambda _m: None)
-        yield Emulators(tmp_path, s3_endpoint, port)
+        yield stack.moto_ready(stack.launch_moto(state_dir, processes.free_port()))
+    finally:
+        stack.down(state_dir)
+
+
+@pytest.fixture
+def emulators(tmp_path: Path, moto_endpoint: str) -> Iterator[Emulators]:
+    """The strict local target (tests/e2e/strict_target.py): an empty moto account and a fakesnow of the test's own.
+
+    moto is emptied with its reset API (docs.getmoto.org, "Moto API": POST /moto-api/reset resets every backend);
+    fakesnow, whose server also keeps the credit meter's state, starts afresh, and stops after the test.
+    """
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=30).raise_for_status()
+    try:
+        port = stack.snowflake_ready(stack.launch_snowflake(tmp_path, processes.free_port()))
+        yield Emulators(tmp_path, moto_endpoint, port)
     finally:
         stack.down(tmp_path)
