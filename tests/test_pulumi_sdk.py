@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pulumi
 import pytest
 
@@ -106,3 +108,28 @@ def test_reset_root_lets_one_process_run_the_program_twice():
 def test_has_unknown_looks_inside(value):
     assert pulumi_sdk.has_unknown(value)
     assert not pulumi_sdk.has_unknown({"a": [1, "b"]})
+
+
+def test_a_failed_registration_lets_the_ones_in_flight_finish_before_it_is_reported():
+    """Seen in `make test`: a strict-target deploy failed, and its IAM role was created afterwards, in the next
+    test's account."""
+    finished: list[str] = []
+
+    class SlowAndFailing(Answers):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+            if args.name == "refused":
+                raise RuntimeError("refused by the cloud")
+            time.sleep(0.5)
+            finished.append(args.name)
+            return "id-1", dict(args.inputs)
+
+    def program():
+        Thing("slow", {})
+        Thing("refused", {})
+
+    pulumi_sdk.reset_root()
+    answers = SlowAndFailing()
+    pulumi.runtime.set_mocks(answers, project="p", stack="s", preview=False, monitor=RecordingMonitor(answers))
+    with pytest.raises(Exception, match="refused by the cloud"), pulumi_sdk.in_flight_operations_finish():
+        pulumi.runtime.test(program)()
+    assert finished == ["slow"], "the registration in flight must have finished when the failure is reported"

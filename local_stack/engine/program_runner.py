@@ -209,7 +209,8 @@ def run_program(
             lambda pair: keep_secretness(*pair)
         )
 
-    evaluate()
+    with pulumi_sdk.in_flight_operations_finish():
+        evaluate()
     return ProgramRun(
         registrations=monitor.registrations,
         exports=exports,

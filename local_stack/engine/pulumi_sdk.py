@@ -19,11 +19,18 @@ module relies on, checked by tests/test_pulumi_sdk.py against the pinned SDK
   `get_root_resource()`;
 - in a dry run, an empty id or an output the monitor leaves out resolves
   as unknown (`pulumi/runtime/resource.py`: `is_known = bool(resp.id)`), and
-  unknown inputs reach the monitor as `pulumi.output.Unknown`.
+  unknown inputs reach the monitor as `pulumi.output.Unknown`;
+- every registration runs in the default executor of the loop
+  `pulumi.runtime.sync_await._ensure_event_loop()` returns
+  (`run_in_executor(None, ...)` in `pulumi/runtime/resource.py`), and
+  `wait_for_rpcs` raises at the first failed one while the others still run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import pulumi
@@ -32,8 +39,34 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as _settings
 from pulumi.runtime.mocks import MockMonitor, _sync_await
 from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop
 
-__all__ = ["MockMonitor", "Unknown", "answer", "deserialize", "has_unknown", "reset_root", "root_outputs"]
+__all__ = [
+    "MockMonitor",
+    "Unknown",
+    "answer",
+    "deserialize",
+    "has_unknown",
+    "in_flight_operations_finish",
+    "reset_root",
+    "root_outputs",
+]
+
+
+@contextmanager
+def in_flight_operations_finish() -> Iterator[None]:
+    """On leaving, waits for every registration still running, as the engine does when one fails.
+
+    Pulumi lets operations already in flight complete and starts no new ones (pulumi.com/blog, "Continue on Error in
+    the Pulumi CLI"). The SDK raises at the first failed registration while the others go on in its executor's
+    threads: left alone, they would create cloud objects after the deploy reported its failure, unrecorded.
+    """
+    executor = ThreadPoolExecutor(thread_name_prefix="registration")
+    _ensure_event_loop().set_default_executor(executor)
+    try:
+        yield
+    finally:
+        executor.shutdown(wait=True)
 
 
 def deserialize(struct: Any, keep_unknowns: bool = False) -> dict[str, Any]:

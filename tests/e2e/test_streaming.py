@@ -286,19 +286,24 @@ def test_exactly_once_across_a_producer_restart(streaming):
     assert streaming.event_counts(expected) == dict.fromkeys(expected, 1)
 
 
-def test_exactly_once_across_an_emulator_restart(streaming):
-    count, seed, channel = 4000, 1904, "restart-emulator"
-    streaming.restart_emulator({FAIL_BEFORE_COMMIT_ENV: "2000"})
-    producer = streaming.producer("--rate", "4000", "--count", str(count), "--seed", str(seed), "--channel", channel)
+def _through_the_injected_crash(streaming: StreamingStack, producer: subprocess.Popen) -> tuple[int, str]:
+    """Waits for the emulator's injected crash before a COMMIT, restarts it, and lets the producer finish."""
     try:
-        # The emulator acknowledged the append holding offset 2000, then died before its COMMIT.
         wait_for(lambda: not processes.alive(streaming.emulator.pid), 60, "the injected failure")
         assert "injected failure before COMMIT" in Path(streaming.emulator.log).read_text()
         streaming.restart_emulator()
-        code, output = _finish(producer)
+        return _finish(producer)
     finally:
         if producer.poll() is None:
             producer.kill()
+
+
+def test_exactly_once_across_an_emulator_restart(streaming):
+    count, seed, channel = 4000, 1904, "restart-emulator"
+    streaming.restart_emulator({FAIL_BEFORE_COMMIT_ENV: "2000"})
+    # The emulator acknowledges the append holding offset 2000, then dies before its COMMIT.
+    args = ("--rate", "4000", "--count", str(count), "--seed", str(seed), "--channel", channel)
+    code, output = _through_the_injected_crash(streaming, streaming.producer(*args))
     assert code == 0, output
     assert "reopened 1x" in output or "reopening" in output, output
     expected = {e["event_id"] for e in generate_events(count, seed=seed)}
@@ -310,14 +315,7 @@ def test_rows_lost_after_the_last_append_are_resent_when_their_commit_stalls(str
     count, seed, channel = 600, 1906, "restart-after-last-append"
     streaming.restart_emulator({FAIL_BEFORE_COMMIT_ENV: str(count - 1)})
     args = ("--rate", "2000", "--count", str(count), "--seed", str(seed), "--channel", channel)
-    producer = streaming.producer(*args, "--stalled-commit-seconds", "2")
-    try:
-        wait_for(lambda: not processes.alive(streaming.emulator.pid), 60, "the injected failure")
-        streaming.restart_emulator()
-        code, output = _finish(producer)
-    finally:
-        if producer.poll() is None:
-            producer.kill()
+    code, output = _through_the_injected_crash(streaming, streaming.producer(*args, "--stalled-commit-seconds", "2"))
     assert code == 0, output
     assert "the committed offset has stayed at" in output, output
     expected = {e["event_id"] for e in generate_events(count, seed=seed)}
