@@ -133,3 +133,8 @@ def test_a_failed_registration_lets_the_ones_in_flight_finish_before_it_is_repor
     with pytest.raises(Exception, match="refused by the cloud"), pulumi_sdk.in_flight_operations_finish():
         pulumi.runtime.test(program)()
     assert finished == ["slow"], "the registration in flight must have finished when the failure is reported"
+
+    # Seen in a fresh clone's make test: an executor shut down at the end left the next run in the process unable
+    # to register anything.
+    monitor, _ = _run(lambda: Thing("after", {}), preview=False)
+    assert [r.name for r in monitor.registrations.values() if r.name == "after"] == ["after"]

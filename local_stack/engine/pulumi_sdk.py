@@ -28,8 +28,9 @@ module relies on, checked by tests/test_pulumi_sdk.py against the pinned SDK
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,6 +54,34 @@ __all__ = [
 ]
 
 
+class _Registrations(ThreadPoolExecutor):
+    """The loop's default executor, keeping the futures of the registrations still running."""
+
+    def __init__(self) -> None:
+        super().__init__(thread_name_prefix="registration")
+        self._running: set[Future] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future) -> None:
+        with self._lock:
+            self._running.discard(future)
+
+    def wait_running(self) -> None:
+        with self._lock:
+            running = list(self._running)
+        wait(running)
+
+
+_registrations = _Registrations()
+
+
 @contextmanager
 def in_flight_operations_finish() -> Iterator[None]:
     """On leaving, waits for every registration still running, as the engine does when one fails.
@@ -61,12 +90,11 @@ def in_flight_operations_finish() -> Iterator[None]:
     the Pulumi CLI"). The SDK raises at the first failed registration while the others go on in its executor's
     threads: left alone, they would create cloud objects after the deploy reported its failure, unrecorded.
     """
-    executor = ThreadPoolExecutor(thread_name_prefix="registration")
-    _ensure_event_loop().set_default_executor(executor)
+    _ensure_event_loop().set_default_executor(_registrations)
     try:
         yield
     finally:
-        executor.shutdown(wait=True)
+        _registrations.wait_running()
 
 
 def deserialize(struct: Any, keep_unknowns: bool = False) -> dict[str, Any]:
