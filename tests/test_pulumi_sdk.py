@@ -138,3 +138,29 @@ def test_a_failed_registration_lets_the_ones_in_flight_finish_before_it_is_repor
     # to register anything.
     monitor, _ = _run(lambda: Thing("after", {}), preview=False)
     assert [r.name for r in monitor.registrations.values() if r.name == "after"] == ["after"]
+
+
+def test_without_source_positions_registrations_carry_no_stack_and_the_capture_comes_back_after():
+    class Traces(RecordingMonitor):
+        def __init__(self, mocks):
+            super().__init__(mocks)
+            self.frames: list[int] = []
+
+        def RegisterResource(self, request):  # noqa: N802
+            if request.type == "test:index:Thing":
+                self.frames.append(len(request.stackTrace.frames))
+            return super().RegisterResource(request)
+
+    def run() -> list[int]:
+        pulumi_sdk.reset_root()
+        answers = Answers()
+        monitor = Traces(answers)
+        pulumi.runtime.set_mocks(answers, project="p", stack="s", preview=False, monitor=monitor)
+        pulumi.runtime.test(lambda: Thing("t", {}))()
+        return monitor.frames
+
+    [captured] = run()
+    assert captured > 0, "the SDK captures the stack of each registration: the adapter's patch target moved"
+    with pulumi_sdk.without_source_positions():
+        assert run() == [0]
+    assert run() == [captured]

@@ -209,7 +209,7 @@ def run_program(
             lambda pair: keep_secretness(*pair)
         )
 
-    with pulumi_sdk.in_flight_operations_finish():
+    with pulumi_sdk.in_flight_operations_finish(), pulumi_sdk.without_source_positions():
         evaluate()
     return ProgramRun(
         registrations=monitor.registrations,
