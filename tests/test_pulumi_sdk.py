@@ -140,6 +140,34 @@ def test_a_failed_registration_lets_the_ones_in_flight_finish_before_it_is_repor
     assert [r.name for r in monitor.registrations.values() if r.name == "after"] == ["after"]
 
 
+def test_a_registration_still_waiting_on_an_output_when_the_run_fails_is_never_started():
+    """Seen in a fresh clone's make test: a failed deploy's registration that waited on an output ran in the next
+    program run of the worker, and created its IAM role in the next test's account."""
+    started: list[str] = []
+
+    class Failing(Answers):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+            started.append(args.name)
+            if args.name == "refused":
+                raise RuntimeError("refused by the cloud")
+            time.sleep(0.3)
+            return "id-1", dict(args.inputs)
+
+    def program():
+        slow = Thing("slow", {})
+        Thing("waiting", {"on": slow.id})
+        Thing("refused", {})  # the SDK awaits the last registration first: its failure is reported at once
+
+    pulumi_sdk.reset_root()
+    answers = Failing()
+    pulumi.runtime.set_mocks(answers, project="p", stack="s", preview=False, monitor=RecordingMonitor(answers))
+    with pytest.raises(Exception, match="refused by the cloud"), pulumi_sdk.in_flight_operations_finish():
+        pulumi.runtime.test(program)()
+    monitor, _ = _run(lambda: Thing("next", {}), preview=False)
+    assert sorted(started) == ["refused", "slow"]
+    assert [r.name for r in monitor.registrations.values() if r.custom] == ["next"]
+
+
 def test_without_source_positions_registrations_carry_no_stack_and_the_capture_comes_back_after():
     class Traces(RecordingMonitor):
         def __init__(self, mocks):

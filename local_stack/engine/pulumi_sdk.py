@@ -31,6 +31,7 @@ module relies on, checked by tests/test_pulumi_sdk.py against the pinned SDK
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -89,17 +90,28 @@ _registrations = _Registrations()
 
 @contextmanager
 def in_flight_operations_finish() -> Iterator[None]:
-    """On leaving, waits for every registration still running, as the engine does when one fails.
+    """On leaving, starts no new registration and waits for every one still running, as the engine does on a failure.
 
     Pulumi lets operations already in flight complete and starts no new ones (pulumi.com/blog, "Continue on Error in
     the Pulumi CLI"). The SDK raises at the first failed registration while the others go on in its executor's
-    threads: left alone, they would create cloud objects after the deploy reported its failure, unrecorded.
+    threads, and the ones still waiting on an output stay on the loop, to run when the next program run drives it.
+    Left alone, either would create cloud objects after the deploy reported its failure, unrecorded.
     """
-    _ensure_event_loop().set_default_executor(_registrations)
+    loop = _ensure_event_loop()
+    loop.set_default_executor(_registrations)
     try:
         yield
     finally:
+        _cancel_pending(loop)
         _registrations.wait_running()
+
+
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 @contextmanager
