@@ -23,7 +23,9 @@ module relies on, checked by tests/test_pulumi_sdk.py against the pinned SDK
 - every registration runs in the default executor of the loop
   `pulumi.runtime.sync_await._ensure_event_loop()` returns
   (`run_in_executor(None, ...)` in `pulumi/runtime/resource.py`), and
-  `wait_for_rpcs` raises at the first failed one while the others still run;
+  `wait_for_rpcs` raises at the first failed one (it awaits the last
+  registered first) while the others still run, or wait on the loop as
+  tasks;
 - `pulumi.runtime.resource._get_stack_trace()`, called by every registration
   for the source position the engine shows in its diagnostics, returns a
   `source_pb2.StackTrace`.
