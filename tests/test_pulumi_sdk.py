@@ -1,4 +1,4 @@
-"""The local engine's adapter (local_stack/engine/pulumi_sdk.py) against the pinned Pulumi SDK."""
+"""The local engine's adapter (local_stack/engine/pulumi_sdk.py) against the pinned SDK, and how run_program uses it."""
 
 from __future__ import annotations
 
@@ -192,3 +192,18 @@ def test_without_source_positions_registrations_carry_no_stack_and_the_capture_c
     with pulumi_sdk.without_source_positions():
         assert run() == [0]
     assert run() == [captured]
+
+
+def test_a_program_run_collects_young_garbage_less_often_and_gives_the_process_its_thresholds_back(tmp_path):
+    import gc
+
+    from local_stack.engine.planned_cloud import PlannedCloud
+    from local_stack.engine.program_runner import RUN_GC_THRESHOLD, run_program
+
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "Pulumi.s.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text("import gc\nimport pulumi\npulumi.export('young', gc.get_threshold()[0])\n")
+    before = gc.get_threshold()
+    run = run_program(PlannedCloud(), "s", project_dir=tmp_path)
+    assert run.exports["young"] == RUN_GC_THRESHOLD > before[0]
+    assert gc.get_threshold() == before

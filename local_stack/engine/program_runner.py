@@ -9,9 +9,12 @@ inputs, outputs, parent and dependencies, and the stack's exports.
 
 from __future__ import annotations
 
+import gc
 import json
 import runpy
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,6 +167,27 @@ def _as_config_string(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+# Young collections during a program run: one every this many allocations instead of CPython's 700.
+RUN_GC_THRESHOLD = 20_000
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Collects young garbage less often while the program runs; the process's thresholds come back after.
+
+    A run allocates Outputs, futures and tasks by the thousand, most dead within the run. At CPython's default
+    threshold many survive a young collection, get promoted, and soon trigger a full one, which walks the provider
+    SDKs' ~300k module objects each time. Measured on 2 cores: a first run, imports included, 2.5-3.0 CPU-s at the
+    default and 2.0-2.1 here; six further runs 1.8-2.1 and 1.2-1.5.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(RUN_GC_THRESHOLD, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 def run_program(
     mocks: pulumi.runtime.Mocks,
     stack: str,
@@ -209,7 +233,7 @@ def run_program(
             lambda pair: keep_secretness(*pair)
         )
 
-    with pulumi_sdk.in_flight_operations_finish(), pulumi_sdk.without_source_positions():
+    with _fewer_collections(), pulumi_sdk.in_flight_operations_finish(), pulumi_sdk.without_source_positions():
         evaluate()
     return ProgramRun(
         registrations=monitor.registrations,
