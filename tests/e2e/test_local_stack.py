@@ -151,15 +151,6 @@ def test_second_up_refuses_while_a_stack_runs(running):
         stack.up(stack.LocalStackSettings(state_dir=state, superset=False), progress=lambda _m: None)
 
 
-def test_down_stops_everything_and_frees_the_ports(tmp_path):
-    endpoints = stack.up(stack.LocalStackSettings(state_dir=tmp_path, superset=False), progress=lambda _m: None)
-    tracked = processes.read_tracked(tmp_path)
-    stack.down(tmp_path)
-    assert not any(processes.alive(p.pid) for p in tracked), "local-down left processes running"
-    for port in (int(endpoints.s3_endpoint_url.rsplit(":", 1)[1]), endpoints.snowflake.port):
-        assert processes.port_is_free(port), f"port {port} still in use after local-down"
-
-
 def test_unknown_resource_type_fails_naming_it(tmp_path):
     cloud = LocalCloud(LocalContext("http://127.0.0.1:1", "us-east-1", 1, Path(tmp_path)))
     args = pulumi.runtime.MockResourceArgs(

@@ -2,7 +2,8 @@
 
 Each broken variant breaks the stack the way it breaks in the cloud (or, for the
 worker and its queue, the local stand-ins for Snowflake's side) and checks that
-smoke fails at the right step with the right cause.
+smoke fails at the right step with the right cause. The last test downs the stack
+the others broke: `make local-down` must stop a stack in whatever state it is.
 """
 
 from __future__ import annotations
@@ -55,17 +56,35 @@ def shared(user_stack: tuple[Path, local_state.Endpoints]) -> Path:
 
 
 class BreakableStacks:
-    """Stacks the tests below break: one a test repairs serves the next test, one broken for good is replaced."""
+    """One stack the tests below take in file order, each leaving it as the next one needs it.
+
+    A stack costs about 15 CPU-s to start, so it is replaced only when a test needs one nobody has used.
+    """
 
     def __init__(self, factory: pytest.TempPathFactory):
         self.factory = factory
         self.current: Path | None = None
+        self.used = False
 
     def get(self) -> Path:
         if self.current is None:
             self.current = self.factory.mktemp("own-stack")
+            self.used = False
             _up(self.current)
+        self.used = True
         return self.current
+
+    def pristine(self) -> Path:
+        """A stack no test has touched: no file put, no load in its history."""
+        if self.used:
+            self.discard()
+        return self.get()
+
+    def release(self) -> Path:
+        """The stack, for a test that downs it itself."""
+        own = self.get()
+        self.current = None
+        return own
 
     def discard(self) -> None:
         if self.current is not None:
@@ -153,6 +172,48 @@ def test_notification_with_the_wrong_prefix_is_named(shared: Path) -> None:
     assert "prefix 'raw/'" in run.failure.finding.cause and "does not cover events/smoke/" in run.failure.finding.cause
 
 
+def test_local_pipe_status_follows_the_worker_queue_and_history(breakable: BreakableStacks) -> None:
+    """SYSTEM$PIPE_STATUS on fakesnow reports what really happens: queued notifications, the worker, the last file."""
+    own_stack = breakable.pristine()
+    endpoints = local_state.read_endpoints(own_stack)
+    stop_worker(own_stack)
+    try:
+        (pipe,) = local_state.read_pipes(own_stack)
+        connection = local_endpoints.connect_snowflake(endpoints, user="test")
+        cursor = connection.cursor()
+        status = checks.pipe_status(cursor, '"ECOMMERCE_POC"."ANALYTICS"."ECOMMERCE_EVENTS_PIPE"')
+        assert status["executionState"] == "PAUSED" and "no local Snowpipe worker" in status["error"]
+        assert status["notificationChannelName"] == pipe.queue_arn
+        assert "lastIngestedFilePath" not in status
+
+        canary = make_canary(endpoints.events_prefix)
+        local_endpoints.aws_client(endpoints, "s3").put_object(
+            Bucket=endpoints.bucket, Key=canary.key, Body=canary.body
+        )
+        wait_for(
+            lambda: checks.pipe_status(cursor, pipe.qualified_name)["numOutstandingMessagesOnChannel"] >= 1,
+            10,
+            "the put's notification on the pipe's channel",
+        )
+
+        stack.start_snowpipe_worker(own_stack, restart=True)
+
+        def loaded() -> dict | None:
+            found = checks.pipe_status(cursor, pipe.qualified_name)
+            return found if "lastIngestedFilePath" in found else None
+
+        status = wait_for(loaded, 30, "the worker loading the canary")
+        assert status["executionState"] == "RUNNING" and "error" not in status
+        assert status["lastIngestedFilePath"] == canary.key.removeprefix("events/")
+        assert status["numOutstandingMessagesOnChannel"] == 0
+        with pytest.raises(Exception, match="Pipe 'NO_SUCH_PIPE' does not exist or not authorized"):
+            checks.pipe_status(cursor, "NO_SUCH_PIPE")
+        connection.close()
+    except BaseException:
+        breakable.discard()  # the next test needs a running worker on a stack in a known state
+        raise
+
+
 def test_stopped_worker_is_named(breakable: BreakableStacks) -> None:
     own_stack = breakable.get()
     (worker,) = [p for p in processes.read_tracked(own_stack) if p.name == "snowpipe"]
@@ -174,57 +235,23 @@ def test_deleted_pipe_queue_is_named(breakable: BreakableStacks) -> None:
     endpoints = local_state.read_endpoints(own_stack)
     (pipe,) = local_state.read_pipes(own_stack)
     local_endpoints.aws_client(endpoints, "sqs").delete_queue(QueueUrl=pipe.queue_url)
-    try:
-        done = _smoke(own_stack, timeout=3)
-    finally:
-        breakable.discard()  # no repair for a deleted queue
+    done = _smoke(own_stack, timeout=3)  # not repaired: the next test downs the stack
     assert done.returncode == 1, done.stdout + done.stderr
     assert "smoke failed at 'pipe status'" in done.stdout
     assert f"STALLED_INTERNAL_ERROR: notification channel {pipe.queue_arn} does not exist" in done.stdout
 
 
-def test_local_pipe_status_follows_the_worker_queue_and_history(tmp_path: Path) -> None:
-    """SYSTEM$PIPE_STATUS on fakesnow reports what really happens: queued notifications, the worker, the last file."""
-    endpoints = stack.up(
-        stack.LocalStackSettings(state_dir=tmp_path, superset=False), progress=lambda _m: None, start_worker=False
-    )
-    try:
-        (pipe,) = local_state.read_pipes(tmp_path)
-        connection = local_endpoints.connect_snowflake(endpoints, user="test")
-        cursor = connection.cursor()
-        status = checks.pipe_status(cursor, '"ECOMMERCE_POC"."ANALYTICS"."ECOMMERCE_EVENTS_PIPE"')
-        assert status["executionState"] == "PAUSED" and "no local Snowpipe worker" in status["error"]
-        assert status["notificationChannelName"] == pipe.queue_arn
-        assert "lastIngestedFilePath" not in status
-
-        canary = make_canary(endpoints.events_prefix)
-        local_endpoints.aws_client(endpoints, "s3").put_object(
-            Bucket=endpoints.bucket, Key=canary.key, Body=canary.body
-        )
-        wait_for(
-            lambda: checks.pipe_status(cursor, pipe.qualified_name)["numOutstandingMessagesOnChannel"] >= 1,
-            10,
-            "the put's notification on the pipe's channel",
-        )
-
-        stack.start_snowpipe_worker(tmp_path)
-        try:
-
-            def loaded() -> dict | None:
-                found = checks.pipe_status(cursor, pipe.qualified_name)
-                return found if "lastIngestedFilePath" in found else None
-
-            status = wait_for(loaded, 30, "the worker loading the canary")
-            assert status["executionState"] == "RUNNING" and "error" not in status
-            assert status["lastIngestedFilePath"] == canary.key.removeprefix("events/")
-            assert status["numOutstandingMessagesOnChannel"] == 0
-        finally:
-            stop_worker(tmp_path)
-        with pytest.raises(Exception, match="Pipe 'NO_SUCH_PIPE' does not exist or not authorized"):
-            checks.pipe_status(cursor, "NO_SUCH_PIPE")
-        connection.close()
-    finally:
-        stack.down(tmp_path)
+def test_down_stops_a_broken_stack_and_frees_its_ports(breakable: BreakableStacks) -> None:
+    """`make local-down` on the stack the test above left without its pipe's queue: nothing runs, no port is held."""
+    own_stack = breakable.release()
+    endpoints = local_state.read_endpoints(own_stack)
+    tracked = processes.read_tracked(own_stack)
+    assert {"moto", "fakesnow", stack.WORKER} <= {p.name for p in tracked}, tracked
+    stack.down(own_stack)
+    assert not any(processes.alive(p.pid) for p in tracked), "local-down left processes running"
+    for port in (int(endpoints.s3_endpoint_url.rsplit(":", 1)[1]), endpoints.snowflake.port):
+        assert processes.port_is_free(port), f"port {port} still in use after local-down"
+    assert processes.read_tracked(own_stack) == []
 
 
 def test_smoke_sees_the_canary_in_the_superset_chart(superset_stack: SupersetStack) -> None:
