@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_snowflake as snowflake
-import sqlglot
 from sqlglot import exp
 
 from infra import sql_source
@@ -24,7 +23,7 @@ def view_statement() -> tuple[str, str]:
     database, which is where Snowflake resolves an unqualified schema in a
     view's text.
     """
-    statement = sqlglot.parse_one(SQL_FILE.read_text(encoding="utf-8"), read=sql_source.DIALECT)
+    statement = sql_source.parse_one(SQL_FILE.read_text(encoding="utf-8"))
     if not isinstance(statement, exp.Create) or statement.kind != "VIEW":
         raise sql_source.SqlSourceError(f"{SQL_FILE.name} must be one CREATE VIEW statement")
     return statement.this.name.upper(), statement.expression.sql(sql_source.DIALECT, pretty=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import sqlglot
@@ -54,6 +54,16 @@ def _read(filename: str) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
         raise SqlSourceError(f"{path} is missing: the program reads its SQL from sql/") from err
+
+
+@lru_cache(maxsize=32)
+def parse_one(text: str) -> exp.Expression:
+    """sqlglot's parse of one statement, once per text.
+
+    The local deploy evaluates the program three times per `up` (policy check, preview, update) in one process,
+    and each evaluation reads the same files. The tree is shared: transform it with copy=True, never in place.
+    """
+    return sqlglot.parse_one(text, read=DIALECT)
 
 
 def _snowflake_type(kind: exp.DataType) -> str:
@@ -159,7 +169,7 @@ def pipe_copy_statement(path: SchemaPath, stage: str, file_format: str) -> str:
     the file must name the same objects, as Snowflake resolves identifiers.
     """
     text = _pipe_copy_text().strip()
-    copy = sqlglot.parse_one(text, read=DIALECT)
+    copy = parse_one(text)
     if not isinstance(copy, exp.Copy):
         raise SqlSourceError("sql/snowflake_pipe.sql: the pipe body must be a COPY INTO statement")
     for pattern, expected, what in (
@@ -179,7 +189,7 @@ def pipe_copy_statement(path: SchemaPath, stage: str, file_format: str) -> str:
 
 
 def pipe_target_table(filename: str = FILE_PIPE_SQL) -> str:
-    copy = sqlglot.parse_one(_pipe_copy_text(filename), read=DIALECT)
+    copy = parse_one(_pipe_copy_text(filename))
     return copy.this.name.upper()
 
 
@@ -201,7 +211,7 @@ def streaming_pipe_copy_statement(path: SchemaPath) -> str:
     a pipe whose copy_statement text changes.
     """
     text = _pipe_copy_text(STREAMING_PIPE_SQL).strip()
-    copy = sqlglot.parse_one(text, read=DIALECT)
+    copy = parse_one(text)
     if not isinstance(copy, exp.Copy) or not is_streaming_copy(text):
         raise SqlSourceError(
             f"sql/{STREAMING_PIPE_SQL}: the pipe body must be COPY INTO <table> FROM (SELECT ... "
@@ -212,14 +222,19 @@ def streaming_pipe_copy_statement(path: SchemaPath) -> str:
 
 def pipe_projection(filename: str) -> list[str]:
     """The SELECT items of a pipe's COPY, as sqlglot renders them (aliases dropped): to compare two pipes."""
-    copy = sqlglot.parse_one(_pipe_copy_text(filename), read=DIALECT)
+    copy = parse_one(_pipe_copy_text(filename))
     select = copy.args["files"][0].this
     return [(item.this if isinstance(item, exp.Alias) else item).sql(DIALECT) for item in select.expressions]
 
 
 def view_statement(path: SchemaPath, filename: str = "enriched_events.sql") -> tuple[str, str]:
     """(view name, its SELECT statement) from sql/<filename>, tables qualified."""
-    statement = sqlglot.parse_one(_read(filename), read=DIALECT)
+    return _view_statement(_read(filename), path, filename)
+
+
+@lru_cache(maxsize=32)
+def _view_statement(text: str, path: SchemaPath, filename: str) -> tuple[str, str]:
+    statement = parse_one(text)
     if not isinstance(statement, exp.Create) or statement.kind != "VIEW":
         raise SqlSourceError(f"sql/{filename} must be one CREATE VIEW statement")
     select = _qualify(statement.expression, path)
@@ -227,7 +242,7 @@ def view_statement(path: SchemaPath, filename: str = "enriched_events.sql") -> t
 
 
 def view_source_tables() -> set[str]:
-    statement = sqlglot.parse_one(_read("enriched_events.sql"), read=DIALECT)
+    statement = parse_one(_read("enriched_events.sql"))
     return {t.name.upper() for t in statement.expression.find_all(exp.Table)}
 
 

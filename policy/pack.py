@@ -41,7 +41,8 @@ def declared_secret_values(config: Mapping[str, str], project_file: Path = PROJE
     The CLI hands a policy pack the stack's config, secrets decrypted, in
     PULUMI_CONFIG, but not which keys are secret; the project declares them.
     """
-    project = yaml.safe_load(project_file.read_text())
+    # libyaml's loader where PyYAML has it: the local deploy asks on every `up`.
+    project = yaml.load(project_file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     keys = [
         key if ":" in key else f"{project['name']}:{key}"
         for key, declaration in (project.get("config") or {}).items()
