@@ -244,10 +244,13 @@ def moto_ready(moto: processes.TrackedProcess) -> str:
     return endpoint
 
 
-def launch_snowflake(state: Path, port: int) -> processes.TrackedProcess:
-    """The local Snowflake, serving the stack in `state` (its pipes' status, its credit meter)."""
+def launch_snowflake(state: Path, port: int, allow_reset: bool = False) -> processes.TrackedProcess:
+    """The local Snowflake, serving the stack in `state` (its pipes' status, its credit meter).
+
+    `allow_reset`: the server can be emptied and pointed at another stack (local_stack/emulators/snowflake_server.py).
+    """
     command = [sys.executable, "-m", "local_stack.emulators.snowflake_server", "--port", str(port), "--state-dir",
-               str(state)]  # fmt: skip
+               str(state), *(["--allow-reset"] if allow_reset else [])]  # fmt: skip
     return processes.start(state, "fakesnow", command, port)
 
 

@@ -55,42 +55,55 @@ class _DeployedSettings:
         return self._settings
 
 
-def install(state_dir: Path) -> CreditMeter:
+class Metering:
+    """The meter of the stack the server serves, and the lock every statement takes to ask and tell it."""
+
+    def __init__(self, state_dir: Path):
+        self.lock = threading.Lock()
+        self.serve(state_dir)
+
+    def serve(self, state_dir: Path) -> None:
+        """A new meter, for the stack in `state_dir`: at start, and when the server is reset for another stack."""
+        with self.lock:
+            self.state_dir = Path(state_dir).resolve()
+            self.meter = CreditMeter(_DeployedSettings(self.state_dir))
+            self.written = [0.0, 0.0]  # when the state file and the estimate table were last written
+            write_state(self.state_dir, self.meter.state())
+
+    def record(self, duck: Any, user: str, statement: str, start: float, end: float) -> None:
+        with self.lock:
+            meter, written = self.meter, self.written
+            was_suspended = meter.suspended_at is not None
+            meter.after(user, statement, start, end)
+            if end - written[0] >= WRITE_EVERY_SECONDS or (meter.suspended_at is not None) != was_suspended:
+                write_state(self.state_dir, meter.state())
+                written[0] = end
+            if end - written[1] >= ESTIMATE_EVERY_SECONDS:
+                written[1] = end
+                try:
+                    _write_estimate(duck, self.state_dir, end)
+                except Exception:  # logged: the chart goes stale, the client's own statement must not fail
+                    log.exception("could not write the credit estimate table")
+
+
+def install(state_dir: Path) -> Metering:
     import fakesnow.server
     from fakesnow.cursor import FakeSnowflakeCursor
     from starlette.requests import Request
     from starlette.routing import Route
 
-    state_dir = Path(state_dir).resolve()
-    meter = CreditMeter(_DeployedSettings(state_dir))
-    lock = threading.Lock()
-    written = [0.0, 0.0]  # the state file, the estimate table
-
-    def record(duck: Any, user: str, statement: str, start: float, end: float) -> None:
-        with lock:
-            was_suspended = meter.suspended_at is not None
-            meter.after(user, statement, start, end)
-            if end - written[0] >= WRITE_EVERY_SECONDS or (meter.suspended_at is not None) != was_suspended:
-                write_state(state_dir, meter.state())
-                written[0] = end
-            if end - written[1] >= ESTIMATE_EVERY_SECONDS:
-                written[1] = end
-                try:
-                    _write_estimate(duck, state_dir, end)
-                except Exception:  # logged: the chart goes stale, the client's own statement must not fail
-                    log.exception("could not write the credit estimate table")
-
+    metering = Metering(state_dir)
     original_execute = FakeSnowflakeCursor.execute
 
     def execute(self: FakeSnowflakeCursor, command: str, *args: Any, **kwargs: Any) -> Any:
         user = getattr(self._conn, USER_ATTRIBUTE, "local")
-        with lock:
-            meter.before(user, command)
+        with metering.lock:
+            metering.meter.before(user, command)
         start = time.time()
         try:
             return original_execute(self, command, *args, **kwargs)
         finally:
-            record(self._conn._duck_conn, user, command, start, time.time())
+            metering.record(self._conn._duck_conn, user, command, start, time.time())
 
     login = next(r for r in fakesnow.server.app.router.routes if getattr(r, "path", None) == LOGIN_ROUTE)
     original_login = login.endpoint
@@ -109,8 +122,7 @@ def install(state_dir: Path) -> CreditMeter:
     routes = fakesnow.server.app.router.routes
     routes[routes.index(login)] = Route(LOGIN_ROUTE, login_remembering_user, methods=["POST"])
     FakeSnowflakeCursor.execute = execute
-    write_state(state_dir, meter.state())
-    return meter
+    return metering
 
 
 def _write_estimate(duck: Any, state_dir: Path, now: float) -> None:

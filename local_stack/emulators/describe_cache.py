@@ -77,13 +77,13 @@ class DescribeCache:
             setattr(connection, _CHANGED_MARK, False)
         elif isinstance(statement, exp.Rollback):
             if getattr(connection, _CHANGED_MARK, False):
-                self._forget()
+                self.forget()
             setattr(connection, _CHANGED_MARK, False)
         elif not isinstance(statement, _KEEPS_CATALOGUE):
             setattr(connection, _CHANGED_MARK, True)
-            self._forget()
+            self.forget()
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
         with self._lock:
             self.generation += 1
             self._answers.clear()

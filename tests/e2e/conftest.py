@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from local_stack import stack
+from local_stack.emulators import snowflake_server
 from local_stack.harness import ROOT, LocalEnv, local_env, start_worker, stop_worker, worker_log
 from local_stack.services import processes
 from local_stack.services.state import Endpoints
@@ -88,6 +89,16 @@ def superset_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
+def snowflake_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """One fakesnow for a module's strict-target tests (a start costs a second of imports); `emulators` resets it."""
+    state_dir = tmp_path_factory.mktemp("fakesnow")
+    try:
+        yield stack.snowflake_ready(stack.launch_snowflake(state_dir, processes.free_port(), allow_reset=True))
+    finally:
+        stack.down(state_dir)
+
+
+@pytest.fixture(scope="module")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One moto for a module's strict-target tests; `emulators` empties it before each test."""
     state_dir = tmp_path_factory.mktemp("moto")
@@ -98,15 +109,17 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def emulators(tmp_path: Path, moto_endpoint: str) -> Iterator[Emulators]:
-    """The strict local target (tests/e2e/strict_target.py): an empty moto account and a fakesnow of the test's own.
+def emulators(tmp_path: Path, moto_endpoint: str, snowflake_port: int) -> Iterator[Emulators]:
+    """The strict local target (tests/e2e/strict_target.py): the module's moto and fakesnow, emptied for the test.
 
     moto is emptied with its reset API (docs.getmoto.org, "Moto API": POST /moto-api/reset resets every backend);
-    fakesnow, whose server also keeps the credit meter's state, starts afresh, and stops after the test.
+    fakesnow with ours, which also points its pipes and credit meter at the test's state dir.
     """
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=30).raise_for_status()
+    requests.post(
+        f"http://127.0.0.1:{snowflake_port}{snowflake_server.RESET_PATH}", json={"state_dir": str(tmp_path)}, timeout=30
+    ).raise_for_status()
     try:
-        port = stack.snowflake_ready(stack.launch_snowflake(tmp_path, processes.free_port()))
-        yield Emulators(tmp_path, moto_endpoint, port)
+        yield Emulators(tmp_path, moto_endpoint, snowflake_port)
     finally:
         stack.down(tmp_path)

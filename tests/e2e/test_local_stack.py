@@ -10,11 +10,13 @@ from pathlib import Path
 import boto3
 import pulumi
 import pytest
+import requests
 import snowflake.connector
 
 from infra.reference_data import SEED_FILES
 from local_stack import stack
 from local_stack.account.context import LocalContext
+from local_stack.emulators import snowflake_server
 from local_stack.engine.program_runner import run_program
 from local_stack.engine.target import LocalCloud
 from local_stack.errors import LocalDeployError, LocalStackError
@@ -80,6 +82,13 @@ def test_endpoints_file_tells_where_the_running_stack_listens(running):
         query = f"SELECT COUNT(*) FROM {sf['database']}.{sf['schema']}.PRODUCTS"
         (products,) = connection.cursor().execute(query).fetchone()
     assert products == 43, "reference_data/products.csv has 43 products"
+
+
+def test_the_stack_s_snowflake_cannot_be_emptied_by_a_request(running):
+    """The reset the strict-target tests use is off on a stack `make local-up` starts."""
+    _, endpoints = running
+    reset = f"http://127.0.0.1:{endpoints.snowflake.port}{snowflake_server.RESET_PATH}"
+    assert requests.post(reset, json={"state_dir": "/tmp/elsewhere"}, timeout=30).status_code == 404
 
 
 def test_bucket_settings_and_notification_are_real_in_moto(running):

@@ -16,9 +16,13 @@ import json
 import pulumi.runtime
 import pulumi_snowflake as snowflake
 import pytest
+import requests
+from snowflake.connector import errors as connector_errors
 
 import infra.snowflake_provider
 from local_stack import stack
+from local_stack.emulators import snowflake_server
+from local_stack.emulators.credit_meter import read_state
 from local_stack.engine import drift, target
 from local_stack.engine.destroy import LocalDestroyError
 from local_stack.errors import LocalDeployError, LocalStackError
@@ -200,3 +204,29 @@ def test_destroy_keeps_a_non_empty_bucket_when_force_destroy_is_false(emulators)
     s3 = local_endpoints.aws_client(found, "s3")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=found.bucket)["Contents"]]
     assert keys == ["events/a.ndjson.gz"], "the raw event file survives"
+
+
+def test_a_reset_leaves_nothing_of_the_stack_before(snowflake_port, tmp_path):
+    """The module's fakesnow, reset between tests: no session, database, describe answer or meter carries over."""
+    before, after = tmp_path / "before", tmp_path / "after"
+    before.mkdir()
+    after.mkdir()
+    reset_url = f"http://127.0.0.1:{snowflake_port}{snowflake_server.RESET_PATH}"
+    requests.post(reset_url, json={"state_dir": str(before)}, timeout=30).raise_for_status()
+    old = local_endpoints.connect_local_snowflake(snowflake_port, network_timeout=15)
+    cursor = old.cursor()
+    cursor.execute("CREATE DATABASE LEFT_BEHIND")
+    cursor.execute("CREATE SCHEMA LEFT_BEHIND.S")
+    cursor.execute("CREATE TABLE LEFT_BEHIND.S.T (A INT)")
+    cursor.execute("SELECT * FROM LEFT_BEHIND.S.T")  # its describe answer is cached now
+    assert read_state(before) is not None
+
+    requests.post(reset_url, json={"state_dir": str(after)}, timeout=30).raise_for_status()
+    with pytest.raises(connector_errors.HttpError, match="401 Unauthorized"):
+        cursor.execute("SELECT 1")  # the session is gone, as after a restart
+    old.close()
+    new = local_endpoints.connect_local_snowflake(snowflake_port).cursor()
+    assert new.execute("SHOW DATABASES LIKE 'LEFT_BEHIND'").fetchall() == []
+    with pytest.raises(connector_errors.ProgrammingError, match="LEFT_BEHIND"):
+        new.execute("SELECT * FROM LEFT_BEHIND.S.T")
+    assert read_state(after) is not None, "the meter serves the new stack's state dir"
