@@ -207,3 +207,24 @@ def test_a_program_run_collects_young_garbage_less_often_and_gives_the_process_i
     run = run_program(PlannedCloud(), "s", project_dir=tmp_path)
     assert run.exports["young"] == RUN_GC_THRESHOLD > before[0]
     assert gc.get_threshold() == before
+
+
+def test_a_failed_run_s_unawaited_futures_are_reported_without_formatting_a_traceback(caplog):
+    """Seen in a test worker: a finalizer's traceback, formatted during a garbage collection, parsed source with `ast`
+    inside another AST construction (python/cpython#106905). asyncio reports an unawaited failed future through the
+    loop's exception handler when it is collected; this asks that handler as asyncio does."""
+    import asyncio
+    import logging
+
+    with pulumi_sdk.in_flight_operations_finish():
+        loop = asyncio.get_event_loop()
+    caplog.set_level(logging.DEBUG)
+    failed = RuntimeError("refused by the cloud")
+    loop.call_exception_handler({"message": "Task exception was never retrieved", "exception": failed})
+    (record,) = [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    assert record.exc_info is None, "a traceback formatted from a finalizer"
+    assert "refused by the cloud" in record.getMessage()
+    loop.call_exception_handler({"message": "Exception in callback", "exception": failed})
+    assert [r.exc_info is not None for r in caplog.records if "Exception in callback" in r.getMessage()] == [True], (
+        "asyncio's other reports keep their default handling"
+    )

@@ -28,12 +28,16 @@ module relies on, checked by tests/test_pulumi_sdk.py against the pinned SDK
   tasks;
 - `pulumi.runtime.resource._get_stack_trace()`, called by every registration
   for the source position the engine shows in its diagnostics, returns a
-  `source_pb2.StackTrace`.
+  `source_pb2.StackTrace`;
+- a failed run leaves futures holding its exceptions that nobody awaits;
+  asyncio reports each through that loop's exception handler when it is
+  garbage-collected ("Future exception was never retrieved").
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -101,11 +105,30 @@ def in_flight_operations_finish() -> Iterator[None]:
     """
     loop = _ensure_event_loop()
     loop.set_default_executor(_registrations)
+    loop.set_exception_handler(_report_without_traceback)
     try:
         yield
     finally:
         _cancel_pending(loop)
         _registrations.wait_running()
+
+
+_log = logging.getLogger(__name__)
+
+
+def _report_without_traceback(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A failed run's unawaited futures, collected later, are logged without their traceback.
+
+    asyncio's default handler logs the traceback, and on Python 3.11 formatting one parses source with `ast`
+    (traceback's caret anchors). From a finalizer that parse can run inside another AST construction of the same
+    thread, and CPython, which keeps one AST depth per interpreter, fails that one with "SystemError: AST constructor
+    recursion depth mismatch" (python/cpython#106905); seen in a test worker. The run already raised its failure;
+    these futures mostly carry the same exception, passed on to the outputs that depend on it.
+    """
+    if context.get("message", "").endswith("exception was never retrieved"):
+        _log.debug("%s: %r", context["message"], context.get("exception"))
+        return
+    loop.default_exception_handler(context)
 
 
 def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
